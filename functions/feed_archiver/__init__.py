@@ -1,0 +1,1 @@
+"""feed-archiver: fetch → parse → tag → archive → aggregates."""

@@ -1,0 +1,89 @@
+"""Build the archived form of an item: the S3 document and its DynamoDB index record."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from feed_archiver import archive_format as fmt
+from feed_archiver.identity import content_hash, item_id
+from feed_archiver.parse import Entry
+from feed_archiver.tag import Tags, tag, tagger_version
+
+
+def rfc3339(moment: datetime) -> str:
+    """UTC timestamp with a Z, to the second: the archive's one time format."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def tag_entry(entry: Entry) -> Tags:
+    return tag(entry.title, f"{entry.summary_text}\n\n{entry.content_text}", entry.categories)
+
+
+def build_document(
+    entry: Entry,
+    *,
+    feed_url: str,
+    seen_at: str,
+    previous: dict[str, Any] | None,
+    via: str = "feed",
+    tags: Tags | None = None,
+) -> dict[str, Any]:
+    """The S3 document for `entry`, continuing `previous` (its index record) if any.
+
+    `revision`, `first_seen` and `first_seen_via` carry over from `previous`; an
+    item without a date takes the month it was first seen and is flagged.
+    """
+    tags = tags or tag_entry(entry)
+    ident = item_id(entry)
+    first_seen = previous["first_seen"] if previous else seen_at
+    published = rfc3339(entry.published) if entry.published else None
+    month = (published or first_seen)[:7]
+    return {
+        "schema_version": fmt.SCHEMA_VERSION,
+        "id": ident,
+        "key": fmt.item_key(ident),
+        "feed_url": previous["feed_url"] if previous else feed_url,
+        "guid": entry.guid,
+        "link": entry.link,
+        "title": entry.title,
+        "headline": tags.headline,
+        "category": tags.category,
+        "published": published,
+        "date_estimated": published is None,
+        "month": month,
+        "summary": entry.summary_text,
+        "content_text": entry.content_text,
+        "content_html": entry.content_html,
+        "countries": list(tags.countries),
+        "regions": list(tags.regions),
+        "programmes": list(tags.programmes),
+        "content_hash": content_hash(entry),
+        "revision": previous["revision"] + 1 if previous else 1,
+        "first_seen": first_seen,
+        "first_seen_via": previous.get("first_seen_via", "feed") if previous else via,
+        "last_seen": seen_at,
+        "tagger_version": tagger_version(),
+        "problems": list(entry.problems),
+    }
+
+
+def index_record(document: dict[str, Any], s3_version_id: str | None) -> dict[str, Any]:
+    """The DynamoDB index record of a document: enough to list and filter without S3."""
+    key = document["key"]
+    record = {field: document[field] for field in fmt.INDEX_FIELDS if field in document}
+    record.update(fmt.item_pk(key))
+    record.update(
+        fmt.month_gsi_keys(document["month"], document["published"] or document["first_seen"], key)
+    )
+    record["s3_key"] = fmt.item_s3_key(key)
+    record["s3_version_id"] = s3_version_id
+    record["summary"] = document["summary"][: fmt.INDEX_SUMMARY_CHARS]
+    record["first_seen_via"] = document["first_seen_via"]
+    return record
+
+
+def document_matches_record(document: dict[str, Any], record: dict[str, Any]) -> list[str]:
+    """Fields on which a stored document and its index record disagree (for verify)."""
+    fields = ("id", "feed_url", "category", "month", "regions", "content_hash", "revision")
+    return [f for f in fields if document.get(f) != record.get(f)]

@@ -1,0 +1,111 @@
+"""Shared fixtures: a moto-backed archive built from template.yaml, and request counting."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from feed_archiver.settings import FetchOptions, Settings
+from feed_archiver.stack import create_bucket, create_table, load_template
+from feed_archiver.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+SEED_XML = FIXTURES / "icmpd-news-centre-2019-07.xml"
+BUCKET = "test-archive-bucket"
+TABLE = "test-archive-table"
+
+
+@pytest.fixture(autouse=True)
+def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets fake credentials and no endpoint override: nothing reaches AWS."""
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "1")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "FeedArchiverTest")
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "feed-archiver-test")
+
+
+@pytest.fixture(scope="session")
+def template() -> dict[str, Any]:
+    return load_template(ROOT / "template.yaml")
+
+
+class CallCounter:
+    """Counts AWS API calls by hooking botocore's events on the given clients."""
+
+    WRITES = frozenset(
+        {
+            "PutObject",
+            "PutItem",
+            "UpdateItem",
+            "DeleteItem",
+            "TransactWriteItems",
+            "BatchWriteItem",
+            "DeleteObject",
+        }
+    )
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+
+    def attach(self, *clients: Any) -> None:
+        for client in clients:
+            client.meta.events.register("before-call.*.*", self._count)
+
+    def _count(self, model: Any, **_: Any) -> None:
+        self.calls[model.name] += 1
+
+    def reset(self) -> None:
+        self.calls.clear()
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+    @property
+    def writes(self) -> int:
+        return sum(n for op, n in self.calls.items() if op in self.WRITES)
+
+
+@pytest.fixture
+def aws(template: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
+    """moto S3 and DynamoDB clients with the bucket and table created from template.yaml."""
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        create_bucket(s3, BUCKET, template)
+        create_table(ddb, TABLE, template)
+        yield s3, ddb
+
+
+@pytest.fixture
+def calls() -> CallCounter:
+    return CallCounter()
+
+
+@pytest.fixture
+def store(aws: tuple[Any, Any], calls: CallCounter) -> Store:
+    s3, ddb = aws
+    calls.attach(s3, ddb)
+    return Store(BUCKET, TABLE, s3_client=s3, dynamodb_client=ddb)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(
+        archive_bucket=BUCKET,
+        archive_table=TABLE,
+        feed_urls=(),
+        fetch=FetchOptions(allow_private_networks=True, max_retries=1, retry_after_cap=0.2),
+    )
