@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,11 +16,20 @@ from feed_archiver.settings import FetchOptions, Settings
 from feed_archiver.stack import create_bucket, create_table, load_template
 from feed_archiver.store import Store
 
+pytest_plugins = ["tests.httpserver"]
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
 SEED_XML = FIXTURES / "icmpd-news-centre-2019-07.xml"
 BUCKET = "test-archive-bucket"
 TABLE = "test-archive-table"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Powertools reads its settings when the handler module is imported: set them first."""
+    os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "feed-archiver-test")
+    os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "FeedArchiverTest")
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
 
 
 @pytest.fixture(autouse=True)

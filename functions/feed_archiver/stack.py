@@ -85,14 +85,13 @@ def create_bucket(s3: Any, bucket: str, template: dict[str, Any]) -> bool:
     """Create the bucket as the template declares it; False if it already existed."""
     props = resource_properties(template, BUCKET_RESOURCE)
     region = s3.meta.region_name
-    created = True
-    try:
+    # us-east-1 answers 200 to creating a bucket you already own: ask first.
+    created = not _bucket_exists(s3, bucket)
+    if created:
         kwargs: dict[str, Any] = {"Bucket": bucket}
         if region and region != "us-east-1":
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
         s3.create_bucket(**kwargs)
-    except s3.exceptions.BucketAlreadyOwnedByYou:
-        created = False
     if "VersioningConfiguration" in props:
         s3.put_bucket_versioning(
             Bucket=bucket, VersioningConfiguration=props["VersioningConfiguration"]
@@ -106,6 +105,18 @@ def create_bucket(s3: Any, bucket: str, template: dict[str, Any]) -> bool:
             Bucket=bucket, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]
         )
     return created
+
+
+def _bucket_exists(s3: Any, bucket: str) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchBucket", "NotFound"):
+            return False
+        raise
+    return True
 
 
 def _encryption(config: dict[str, Any]) -> dict[str, Any]:

@@ -384,3 +384,16 @@ class Store:
         except (ClientError, BotoCoreError) as exc:
             raise _storage_error(f"reading {key}", exc) from exc
         return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+
+    # --- web-archive captures (history backfill) ------------------------------------
+    def known_captures(self, feed: str) -> list[dict[str, Any]]:
+        """Every capture record of a feed: the captures backfill-wayback imported or found broken."""
+        return list(self._query_pk(f"{fmt.CAPTURE_PK_PREFIX}{feed}"))
+
+    def remember_capture(self, feed: str, capture: str, attributes: dict[str, Any]) -> None:
+        """Record one capture (`capture` = <timestamp>#<digest>), replacing an earlier record."""
+        record = {fmt.PK: f"{fmt.CAPTURE_PK_PREFIX}{feed}", fmt.SK: capture, **attributes}
+        try:
+            self.ddb.put_item(TableName=self.table, Item=to_dynamo(record))
+        except (ClientError, BotoCoreError) as exc:
+            raise _storage_error("recording a web-archive capture", exc) from exc

@@ -1,0 +1,1 @@
+"""The Streamlit dashboard over the archive, and the one-command local demo."""

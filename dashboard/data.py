@@ -1,0 +1,304 @@
+"""What the dashboard reads, and how: counter cells, feed states and by-month pages of items.
+
+The archive format is the archiver's (`feed_archiver.archive_format`); this module
+only chooses the queries. The default view costs a fixed number of requests
+however large the archive grows: one query of the counter cells, one of the feed
+states, the by-month queries that fill one page of the newest items, and at most
+a page or two of the month that straddles the 30-day cut-off. Only a text search
+or a region filter reads every index record of the months in range, because
+exact counts for those need the items themselves.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import BotoCoreError
+
+from feed_archiver import archive_format as fmt
+from feed_archiver.aggregates import Cell, expected_cells, parse_cells
+from feed_archiver.aws import describe_aws_error
+from feed_archiver.errors import StorageError
+from feed_archiver.settings import load_settings
+from feed_archiver.store import FeedState, Store
+
+PAGE_SIZE = 200  # rows of the item table: the newest items that match
+QUERY_PAGE = 500  # by-month page size when a filter may skip some of the month's items
+RECENT_DAYS = 30
+
+Record = dict[str, Any]
+
+
+# --- where the archive is -----------------------------------------------------
+@dataclass(frozen=True)
+class StoreConfig:
+    """Where the archive lives: the archiver's own environment variables."""
+
+    bucket: str
+    table: str
+    endpoint_url: str | None = None
+    profile: str | None = None
+    region: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> StoreConfig:
+        """Read ARCHIVE_BUCKET, ARCHIVE_TABLE and the AWS variables; ConfigError if unset."""
+        env = os.environ if env is None else env
+        settings = load_settings(env, require_feeds=False)
+        return cls(
+            bucket=settings.archive_bucket,
+            table=settings.archive_table,
+            endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+            profile=env.get("AWS_PROFILE") or None,
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+        )
+
+    def describe(self) -> str:
+        where = (
+            self.endpoint_url
+            or f"AWS ({self.profile or 'default credentials'}, {self.region or 'no region'})"
+        )
+        return f"bucket {self.bucket}, table {self.table} at {where}"
+
+
+def make_store(config: StoreConfig) -> Store:
+    """The archive's Store; clients come from the environment (feed_archiver.aws.make_clients).
+
+    Tests replace this function to inject clients.
+    """
+    try:
+        return Store(config.bucket, config.table)
+    except BotoCoreError as exc:  # no region, unknown profile: raised while building clients
+        raise StorageError(f"opening the archive failed: {describe_aws_error(exc)}") from exc
+
+
+# --- filters -------------------------------------------------------------------
+@dataclass(frozen=True)
+class Filters:
+    """The sidebar's choices. Empty means everything."""
+
+    month_from: str | None = None
+    month_to: str | None = None
+    categories: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    feed: str | None = None  # a feed key
+    search: str = ""
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        return tuple(self.search.casefold().split())
+
+    @property
+    def needs_items(self) -> bool:
+        """True when exact counts need the items: a text search or a region filter."""
+        return bool(self.terms or self.regions)
+
+    def keeps_cell(self, cell: Cell) -> bool:
+        """Whether a counter cell is inside the feed, category and month filters."""
+        return (
+            (self.feed is None or cell.feed == self.feed)
+            and (not self.categories or cell.category in self.categories)
+            and (self.month_from is None or cell.month >= self.month_from)
+            and (self.month_to is None or cell.month <= self.month_to)
+        )
+
+    def keeps_record(self, record: Record) -> bool:
+        """Whether an index record matches every filter."""
+        month = record.get("month", "")
+        regions = record.get("regions") or ()
+        title = str(record.get("title") or "").casefold()
+        return (
+            (self.feed is None or fmt.feed_key(record["feed_url"]) == self.feed)
+            and (not self.categories or record.get("category") in self.categories)
+            and (self.month_from is None or month >= self.month_from)
+            and (self.month_to is None or month <= self.month_to)
+            and (not self.regions or any(r in self.regions for r in regions))
+            and all(term in title for term in self.terms)
+        )
+
+
+# --- the archive at a glance: cells and feed states -------------------------------
+@dataclass(frozen=True)
+class Archive:
+    """Everything the default view needs besides the item page."""
+
+    cells: tuple[Cell, ...]
+    feeds: tuple[FeedState, ...]
+    recent: int  # items dated within RECENT_DAYS of `as_of`
+    as_of: str
+
+    @property
+    def total(self) -> int:
+        return sum(c.n for c in self.cells if c.kind == fmt.TOTAL_CELL)
+
+    @property
+    def empty(self) -> bool:
+        return self.total == 0
+
+    @property
+    def months(self) -> list[str]:
+        """Months that hold items, oldest first."""
+        return sorted({c.month for c in self.cells if c.kind == fmt.TOTAL_CELL and c.n})
+
+    @property
+    def categories(self) -> list[str]:
+        counts = Counter({c.category: 0 for c in self.cells})
+        for c in self.cells:
+            if c.kind == fmt.TOTAL_CELL:
+                counts[c.category] += c.n
+        return [name for name, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+    @property
+    def regions(self) -> list[str]:
+        return sorted({c.region for c in self.cells if c.region is not None})
+
+    @property
+    def feed_keys(self) -> list[str]:
+        """Every feed that has a state or items."""
+        return sorted({f.feed_key for f in self.feeds} | {c.feed for c in self.cells})
+
+    def feed_url(self, key: str) -> str:
+        for state in self.feeds:
+            if state.feed_key == key:
+                return state.feed_url
+        return key
+
+
+def load_archive(store: Store, *, now: datetime | None = None) -> Archive:
+    """Counter cells and feed states (one query each), and the 30-day count."""
+    moment = now or datetime.now(UTC)
+    cells = tuple(parse_cells(store.read_cells()))
+    feeds = tuple(sorted(store.list_feed_states(), key=lambda f: f.feed_url))
+    return Archive(
+        cells=cells,
+        feeds=feeds,
+        recent=count_recent(store, cells, moment),
+        as_of=_rfc3339(moment),
+    )
+
+
+def count_recent(
+    store: Store, cells: Iterable[Cell], now: datetime, days: int = RECENT_DAYS
+) -> int:
+    """Items dated on or after now − `days`.
+
+    Months after the cut-off's month count whole, from the cells; the cut-off's
+    own month is read newest first only until the first older item, so the cost
+    depends on how much was published lately, never on the archive's size.
+    """
+    cutoff = _rfc3339(now - timedelta(days=days))
+    cutoff_month = cutoff[:7]
+    totals = month_totals(cells)
+    recent = sum(n for month, n in totals.items() if month > cutoff_month)
+    if not totals.get(cutoff_month):
+        return recent
+    for record in _walk_month(store, cutoff_month, page=PAGE_SIZE):
+        if item_date(record) < cutoff:
+            break
+        recent += 1
+    return recent
+
+
+# --- the filtered view: counts and the item page ----------------------------------
+@dataclass(frozen=True)
+class View:
+    """What the page shows for one set of filters."""
+
+    cells: tuple[Cell, ...]  # the counts behind every chart
+    items: tuple[Record, ...]  # the newest matching items, at most PAGE_SIZE
+    matching: int  # how many items match in all
+    from_items: bool  # counts recomputed from index records (text search / region filter)
+
+    @property
+    def truncated(self) -> bool:
+        return self.matching > len(self.items)
+
+
+def load_view(store: Store, archive: Archive, filters: Filters, *, limit: int = PAGE_SIZE) -> View:
+    """Counts and items for `filters`: from the cells when they can be exact, else from the items."""
+    if filters.needs_items:
+        return _view_from_items(store, archive, filters, limit)
+    cells = tuple(c for c in archive.cells if filters.keeps_cell(c))
+    wanted = month_totals(cells)
+    all_items = month_totals(archive.cells)
+    items: list[Record] = []
+    for month in sorted((m for m, n in wanted.items() if n), reverse=True):
+        if len(items) >= limit:
+            break
+        # When every item of the month matches, ask for exactly what the page still needs.
+        everything_matches = wanted[month] == all_items.get(month, 0)
+        page = limit - len(items) if everything_matches else QUERY_PAGE
+        for record in _walk_month(store, month, page=page):
+            if filters.keeps_record(record):
+                items.append(record)
+                if len(items) >= limit:
+                    break
+    matching = sum(wanted.values())
+    return View(cells=cells, items=tuple(items), matching=matching, from_items=False)
+
+
+def load_matching_items(store: Store, archive: Archive, filters: Filters) -> list[Record]:
+    """Every item matching `filters`, newest first: reads all index records of the months in range.
+
+    The cells say which months hold anything inside the feed, category and month
+    filters, so months with nothing to find are never queried.
+    """
+    totals = month_totals(c for c in archive.cells if filters.keeps_cell(c))
+    matched: list[Record] = []
+    for month in sorted((m for m, n in totals.items() if n), reverse=True):
+        matched.extend(
+            r for r in _walk_month(store, month, page=QUERY_PAGE) if filters.keeps_record(r)
+        )
+    return matched
+
+
+def _view_from_items(store: Store, archive: Archive, filters: Filters, limit: int) -> View:
+    matched = load_matching_items(store, archive, filters)
+    return View(
+        cells=cells_from_records(matched, regions=filters.regions),
+        items=tuple(matched[:limit]),
+        matching=len(matched),
+        from_items=True,
+    )
+
+
+def cells_from_records(
+    records: Iterable[Record], *, regions: Iterable[str] = ()
+) -> tuple[Cell, ...]:
+    """The counter cells these records would make, with region cells limited to `regions` if given."""
+    cells = parse_cells(expected_cells(list(records)))
+    only = set(regions)
+    return tuple(c for c in cells if not only or c.region is None or c.region in only)
+
+
+def month_totals(cells: Iterable[Cell]) -> dict[str, int]:
+    """Items per month from the total cells."""
+    totals: Counter[str] = Counter()
+    for c in cells:
+        if c.kind == fmt.TOTAL_CELL:
+            totals[c.month] += c.n
+    return dict(totals)
+
+
+def _walk_month(store: Store, month: str, *, page: int) -> Iterator[Record]:
+    """Index records of one month, newest first, one query per page, as far as the caller reads."""
+    start: dict[str, Any] | None = None
+    while True:
+        records, start = store.query_month(month, limit=page, start_key=start)
+        yield from records
+        if not start:
+            return
+
+
+def item_date(record: Record) -> str:
+    """The time an item is filed under: published, else first seen (as in the by-month index)."""
+    return str(record.get("published") or record.get("first_seen") or "")
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,281 @@
+"""History: archive saved copies of a feed (files, web-archive captures, raw/ snapshots).
+
+Every copy goes through the live path, parse → tag → `archive_entries`, with
+one extra rule: a copy never replaces a newer revision. Each index record keeps
+`last_seen`, the time of the copy that produced its revision; an entry whose
+content differs from the stored revision is skipped ("older") when that
+revision was seen after this copy. So importing an old capture after the live
+archiver stored the current text cannot roll an item back, whatever the order
+of runs, and within a run copies go oldest first so later edits win.
+
+A copy's time (`seen_at`) becomes `first_seen`/`last_seen` of what it adds, so
+an undated item is counted in the month the copy shows it, not the import's.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Protocol
+
+from tqdm import tqdm
+
+from feed_archiver import archive_format as fmt
+from feed_archiver.archive import archive_entries
+from feed_archiver.errors import FeedArchiverError, FeedParseError
+from feed_archiver.identity import content_hash, item_id
+from feed_archiver.parse import Entry, parse_feed
+from feed_archiver.store import Store
+
+VIA_IMPORT, VIA_WAYBACK, VIA_REPROCESS = "import", "wayback", "reprocess"
+# What became of one snapshot (HistoryRun.add).
+ARCHIVED, NOT_A_FEED, WRITE_FAILED = "archived", "not_a_feed", "write_failed"
+
+# Feed-level dates, looked for before the first item/entry (RSS 2.0, RSS 1.0 dc:date, Atom).
+_FEED_DATE = re.compile(
+    rb"<(lastBuildDate|pubDate|dc:date|updated)(?:\s[^>]*)?>\s*([^<]{6,64}?)\s*</\1>", re.I
+)
+_FIRST_ENTRY = re.compile(rb"<(item|entry)[\s>]", re.I)
+_HEAD_BYTES = 65536
+
+
+class HistoryError(FeedArchiverError):
+    """A history command cannot start: a bad path, argument or setting."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One saved copy of a feed body and when it was current."""
+
+    name: str  # for messages: a path, a capture URL, a raw/ key
+    seen_at: str  # RFC 3339 UTC
+    body: bytes
+    base_url: str  # resolves relative links, as the feed URL does in a live run
+    headers: Mapping[str, str] = field(default_factory=dict)
+    # The parser's clock for its "date in the future" check; None means the current time.
+    now: datetime | None = None
+
+
+@dataclass
+class HistoryTally:
+    """What a history command did, over all its snapshots."""
+
+    snapshots: int = 0
+    items_seen: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    older: int = 0  # a newer revision is already stored
+    duplicates: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (snapshot name, error)
+    notes: list[str] = field(default_factory=list)  # repaired/malformed feeds
+
+    def postfix(self) -> dict[str, int]:
+        """The counters a progress bar shows."""
+        return {"new": self.new, "updated": self.updated, "unchanged": self.unchanged}
+
+    def summary(self, *, dry_run: bool = False) -> str:
+        verb = "would archive" if dry_run else "archived"
+        text = (
+            f"{self.snapshots} snapshots {verb}: {self.items_seen} items seen, {self.new} new, "
+            f"{self.updated} updated, {self.unchanged} unchanged"
+        )
+        if self.older:
+            text += f", {self.older} older than the stored revision (kept the newer)"
+        if self.failed:
+            text += f"; {len(self.failed)} failed"
+        return text
+
+
+def parse_rfc3339(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def feed_time(body: bytes) -> datetime | None:
+    """The feed's own date (lastBuildDate, channel pubDate, dc:date, Atom updated), if any.
+
+    Only the channel head is searched, so an item's date is never taken for the feed's.
+    """
+    head = body[:_HEAD_BYTES]
+    first_entry = _FIRST_ENTRY.search(head)
+    if first_entry:
+        head = head[: first_entry.start()]
+    for match in _FEED_DATE.finditer(head):
+        moment = _parse_date(match.group(2).decode("ascii", "replace"))
+        if moment is not None:
+            return moment
+    return None
+
+
+def _parse_date(text: str) -> datetime | None:
+    """An RFC 822 date (RSS) or an ISO 8601 one (Atom, dc:date), made aware."""
+    moment: datetime | None = None
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class HistoryRun:
+    """Archives snapshots one after another and keeps the tally.
+
+    With `dry_run` nothing is written: each snapshot is planned against the
+    index plus what earlier snapshots of this run would have written.
+    """
+
+    def __init__(self, store: Store, *, via: str, dry_run: bool = False, pool_size: int = 16):
+        self.store = store
+        self.via = via
+        self.dry_run = dry_run
+        self.pool_size = pool_size
+        self.tally = HistoryTally()
+        self._planned: dict[str, dict[str, Any]] = {}  # dry run: key -> would-be record
+
+    def add(self, snapshot: Snapshot, feed_url: str) -> tuple[str, str | None]:
+        """Archive one snapshot: (ARCHIVED, None), or (NOT_A_FEED | WRITE_FAILED, error).
+
+        A failure is also recorded in the tally; nothing is raised for the snapshot's own faults.
+        """
+        try:
+            parsed = parse_feed(
+                snapshot.body,
+                headers=snapshot.headers,
+                base_url=snapshot.base_url,
+                now=snapshot.now,
+            )
+        except FeedParseError as exc:
+            self.tally.failed.append((snapshot.name, str(exc)))
+            return NOT_A_FEED, str(exc)
+        if parsed.error:
+            self.tally.notes.append(f"{snapshot.name}: {parsed.error}")
+        try:
+            error = self._archive(parsed.entries, feed_url, snapshot.seen_at)
+        except FeedArchiverError as exc:
+            error = str(exc)
+        if error:
+            self.tally.failed.append((snapshot.name, error))
+            return WRITE_FAILED, error
+        self.tally.snapshots += 1
+        return ARCHIVED, None
+
+    def _archive(self, entries: Iterable[Entry], feed_url: str, seen_at: str) -> str | None:
+        entries = list(entries)
+        self.tally.items_seen += len(entries)
+        kept, older = self._drop_superseded(entries, seen_at)
+        self.tally.older += older
+        if self.dry_run:
+            self._plan(kept, feed_url, seen_at)
+            return None
+        outcome = archive_entries(
+            self.store,
+            kept,
+            feed_url=feed_url,
+            seen_at=seen_at,
+            via=self.via,
+            pool_size=self.pool_size,
+        )
+        self.tally.new += outcome.new
+        self.tally.updated += outcome.updated
+        self.tally.unchanged += outcome.unchanged
+        self.tally.duplicates += outcome.duplicates
+        if outcome.errors:
+            return f"{len(outcome.errors)} item writes failed; first: {outcome.errors[0]}"
+        return None
+
+    def _records(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        records = self.store.get_index_records(keys)
+        records.update({k: self._planned[k] for k in keys if k in self._planned})
+        return records
+
+    def _drop_superseded(self, entries: list[Entry], seen_at: str) -> tuple[list[Entry], int]:
+        """Entries whose stored revision is not newer than this copy, and how many were."""
+        keys = [fmt.item_key(item_id(e)) for e in entries]
+        records = self._records(keys)
+        kept: list[Entry] = []
+        older = 0
+        for entry, key in zip(entries, keys, strict=True):
+            record = records.get(key)
+            if (
+                record is not None
+                and record["content_hash"] != content_hash(entry)
+                and record["last_seen"] > seen_at
+            ):
+                older += 1
+                continue
+            kept.append(entry)
+        return kept, older
+
+    def _plan(self, entries: list[Entry], feed_url: str, seen_at: str) -> None:
+        """Count what archive_entries would do, and remember it for later snapshots."""
+        records = self._records([fmt.item_key(item_id(e)) for e in entries])
+        done: set[str] = set()
+        for entry in entries:
+            key = fmt.item_key(item_id(entry))
+            if key in done:
+                self.tally.duplicates += 1
+                continue
+            done.add(key)
+            record = records.get(key)
+            digest = content_hash(entry)
+            if record is None:
+                self.tally.new += 1
+            elif record["content_hash"] == digest:
+                self.tally.unchanged += 1
+                continue
+            else:
+                self.tally.updated += 1
+            self._planned[key] = {"content_hash": digest, "last_seen": seen_at}
+
+
+class Progress(Protocol):
+    """The part of a tqdm bar the history commands use."""
+
+    def update(self, n: int = 1) -> object: ...
+
+    def set_postfix(self, ordered_dict: Mapping[str, object] | None = None) -> None: ...
+
+    def close(self) -> None: ...
+
+
+# Makes a bar for `total` things counted in `unit`.
+ProgressFactory = Callable[[int, str], Progress]
+
+
+class NoProgress:
+    def update(self, n: int = 1) -> object:
+        return None
+
+    def set_postfix(self, ordered_dict: Mapping[str, object] | None = None) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def no_progress(total: int, unit: str) -> Progress:
+    return NoProgress()
+
+
+def terminal_progress(*, quiet: bool) -> ProgressFactory:
+    """tqdm bars on stderr, silent with `quiet` or when stderr is not a terminal."""
+
+    def make(total: int, unit: str) -> Progress:
+        bar: Progress = tqdm(
+            total=total,
+            unit=unit,
+            file=sys.stderr,
+            disable=quiet or not sys.stderr.isatty(),
+            dynamic_ncols=True,
+            leave=False,
+        )
+        return bar
+
+    return make

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Checks of the SAM stack: `sam validate`, `sam validate --lint`, `cfn-lint`, a real `sam build`
+# (no Docker), the size of the built function artifact, and an import of the handler from that
+# artifact with only what Lambda adds to it (boto3 and the Powertools layer).
+#
+# Needs only uv and network access to PyPI. The SAM CLI runs in its own uv tool environment,
+# so its pins never meet the project's; cfn-lint is the project's locked one. `sam build`
+# needs an interpreter of the function's runtime (python3.13): taken from PATH, pyenv, uv's
+# installed Pythons or apt, in that order, and put first on PATH for the build.
+#
+# Environment: SAM_CLI_VERSION (pin), SAM_BUILD_DIR (keep the build there instead of a temp
+# dir), MAX_ARTIFACT_BYTES (default 2 MiB: the unzipped artifact must stay under it).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+SAM_CLI_VERSION="${SAM_CLI_VERSION:-1.170.0}"
+MAX_ARTIFACT_BYTES="${MAX_ARTIFACT_BYTES:-2097152}"
+FUNCTION=ArchiverFunction
+
+# SAM wants a region even for offline commands; no credentials are needed or used.
+export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
+export SAM_CLI_TELEMETRY=0
+# Never let uv fetch a Python build from outside PyPI (it could not here anyway).
+export UV_PYTHON_DOWNLOADS=never
+
+log() { printf '\n== %s\n' "$*"; }
+
+# The SAM CLI runs on the same interpreter as the build (found below), so one Python suffices.
+sam() { uv tool run --quiet --python "$python_bin" --from "aws-sam-cli==${SAM_CLI_VERSION}" sam "$@"; }
+
+runtime="$(sed -n 's/^ *Runtime: *\(python3\.[0-9][0-9]*\).*/\1/p' template.yaml | head -n 1)"
+if [[ -z "$runtime" ]]; then
+    echo "sam-checks: no pythonX.Y Runtime found in template.yaml" >&2
+    exit 1
+fi
+want="${runtime#python}"
+
+# True if $1 runs and is Python $want with pip (pyenv shims exist but fail for versions that
+# are not selected, so `command -v` alone proves nothing).
+usable() {
+    [[ -x "$1" ]] && "$1" -c "import sys, pip; assert '%d.%d' % sys.version_info[:2] == '$want'" 2>/dev/null
+}
+
+find_python() {
+    local candidate
+    candidate="$(command -v "python$want" || true)"
+    if [[ -n "$candidate" ]] && usable "$candidate"; then
+        echo "$candidate"
+        return
+    fi
+    for candidate in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$want".*/bin/"python$want"; do
+        if usable "$candidate"; then
+            echo "$candidate"
+            return
+        fi
+    done
+    candidate="$(uv python find --no-project "$want" 2>/dev/null || true)"
+    if [[ -n "$candidate" ]] && usable "$candidate"; then
+        echo "$candidate"
+        return
+    fi
+    if command -v apt-get >/dev/null && [[ "$(id -u)" == 0 ]]; then
+        echo "sam-checks: no python$want found; trying apt" >&2
+        apt-get update -qq >&2 || true
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "python$want" python3-pip >&2 || true
+        candidate="/usr/bin/python$want"
+        if usable "$candidate"; then
+            echo "$candidate"
+            return
+        fi
+    fi
+    return 1
+}
+
+log "interpreter for $runtime"
+if ! python_bin="$(find_python)"; then
+    echo "sam-checks: need python$want with pip for 'sam build' (pyenv install $want, or apt)" >&2
+    exit 1
+fi
+# Put a folder holding only this interpreter first on PATH, so `sam build` finds it ahead of
+# pyenv shims and without dragging the rest of its bin folder along.
+shim_dir="$(mktemp -d)"
+build_root="${SAM_BUILD_DIR:-$(mktemp -d)}"
+cleanup() {
+    rm -rf "$shim_dir"
+    if [[ -z "${SAM_BUILD_DIR:-}" ]]; then rm -rf "$build_root"; fi
+}
+trap cleanup EXIT
+ln -s "$python_bin" "$shim_dir/python$want"
+export PATH="$shim_dir:$PATH"
+"python$want" --version
+
+log "SAM CLI $SAM_CLI_VERSION (isolated uv tool environment)"
+sam --version
+
+log "sam validate"
+sam validate --template-file template.yaml
+
+log "sam validate --lint"
+sam validate --lint --template-file template.yaml
+
+log "cfn-lint (project's locked version)"
+uv run --frozen cfn-lint --version
+uv run --frozen cfn-lint template.yaml
+
+log "sam build (no container) into $build_root"
+sam build --template-file template.yaml --build-dir "$build_root/build"
+
+artifact="$build_root/build/$FUNCTION"
+log "artifact of $FUNCTION"
+for bundled in boto3 botocore aws_lambda_powertools; do
+    if [[ -e "$artifact/$bundled" ]]; then
+        echo "sam-checks: $bundled is bundled into the artifact; it must come from the runtime/layer" >&2
+        exit 1
+    fi
+done
+"python$want" - "$artifact" "$MAX_ARTIFACT_BYTES" <<'PY'
+import io
+import sys
+import zipfile
+from pathlib import Path
+
+root, limit = Path(sys.argv[1]), int(sys.argv[2])
+files = sorted(p for p in root.rglob("*") if p.is_file())
+unzipped = sum(p.stat().st_size for p in files)
+buffer = io.BytesIO()
+with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+    for path in files:
+        archive.write(path, path.relative_to(root))
+top = sorted({p.relative_to(root).parts[0] for p in files})
+print(f"contents: {', '.join(top)}")
+print(f"files: {len(files)}")
+print(f"unzipped: {unzipped} bytes ({unzipped / 1024:.0f} KiB)")
+print(f"zipped:   {len(buffer.getvalue())} bytes ({len(buffer.getvalue()) / 1024:.0f} KiB)")
+if unzipped >= limit:
+    sys.exit(f"sam-checks: artifact is {unzipped} bytes, over the {limit}-byte budget")
+PY
+du -sh "$artifact"
+
+# What Lambda will see: the runtime (boto3), the Powertools layer (pinned as in uv.lock) and the
+# artifact, nothing else. A handler that imports a dev-only package fails here, not in AWS.
+powertools="$("python$want" -c 'import tomllib
+lock = tomllib.load(open("uv.lock", "rb"))
+print(next(p["version"] for p in lock["package"] if p["name"] == "aws-lambda-powertools"))')"
+log "import the handler with only boto3, Powertools $powertools and the artifact"
+(
+    cd "$build_root"
+    POWERTOOLS_TRACE_DISABLED=1 uv run --quiet --isolated --no-project --python "$python_bin" \
+        --with boto3 --with "aws-lambda-powertools[tracer]==$powertools" \
+        python -c '
+import sys
+
+root = sys.argv[1]
+sys.path.insert(0, root)
+import feedparser
+import feed_archiver.handler as handler
+
+for module in (handler, feedparser):
+    assert module.__file__.startswith(root), f"{module.__name__} came from {module.__file__}"
+assert callable(handler.lambda_handler), "feed_archiver.handler.lambda_handler is not callable"
+print("feed_archiver.handler.lambda_handler imports from the artifact")
+' "$artifact"
+)
+
+log "SAM checks passed"

@@ -1,0 +1,426 @@
+"""The safety properties of template.yaml, each a checker returning the problems it finds."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from tests.cfn_template import (
+    BUCKET,
+    FUNCTION,
+    TABLE,
+    Template,
+    alarm_metrics,
+    alarms,
+    as_list,
+    find_in_map,
+    function_properties,
+    locked_version,
+    parameter_default,
+    referenced_id,
+    resources_of_type,
+    statements,
+    sub_text,
+)
+
+Checker = Callable[[Template], list[str]]
+
+# Everything the archiver does (see the role in template.yaml); anything else is a widening.
+FUNCTION_ACTIONS = frozenset(
+    {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:ListBucket",
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:ConditionCheckItem",
+        "sqs:SendMessage",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+    }
+)
+# Actions IAM cannot scope to a resource: the only ones allowed on "*".
+NO_RESOURCE_LEVEL_ACTIONS = frozenset({"xray:PutTraceSegments", "xray:PutTelemetryRecords"})
+ARCHIVE_PREFIXES = ("items/", "raw/")
+READ_ONLY_VERBS = ("Get", "List", "BatchGet", "Query", "Describe", "Scan")
+
+
+def check_bucket_encrypted(t: Template) -> list[str]:
+    props = t["Resources"][BUCKET]["Properties"]
+    rules = props.get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration", [])
+    algorithms = {r.get("ServerSideEncryptionByDefault", {}).get("SSEAlgorithm") for r in rules}
+    return (
+        []
+        if algorithms & {"AES256", "aws:kms", "aws:kms:dsse"}
+        else ["bucket has no default encryption"]
+    )
+
+
+def check_bucket_versioned(t: Template) -> list[str]:
+    status = t["Resources"][BUCKET]["Properties"].get("VersioningConfiguration", {}).get("Status")
+    return [] if status == "Enabled" else ["bucket versioning is not enabled"]
+
+
+def check_public_access_blocked(t: Template) -> list[str]:
+    block = t["Resources"][BUCKET]["Properties"].get("PublicAccessBlockConfiguration", {})
+    flags = ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")
+    return [f"public access block {f} is not true" for f in flags if block.get(f) is not True]
+
+
+def check_tls_only(t: Template) -> list[str]:
+    for policy in resources_of_type(t, "AWS::S3::BucketPolicy").values():
+        props = policy["Properties"]
+        if referenced_id(props["Bucket"]) != BUCKET:
+            continue
+        for s in statements(props["PolicyDocument"]):
+            insecure = s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport")
+            covered = {referenced_id(r) for r in as_list(s.get("Resource"))} == {BUCKET}
+            object_arns = any(sub_text(r).endswith("/*") for r in as_list(s.get("Resource")))
+            if (
+                s.get("Effect") == "Deny"
+                and s.get("Principal") in ("*", {"AWS": "*"})
+                and set(as_list(s.get("Action"))) & {"s3:*", "*"}
+                and str(insecure).lower() == "false"
+                and covered
+                and object_arns
+            ):
+                return []
+    return ["no bucket policy denies non-TLS requests to the bucket and its objects"]
+
+
+def check_retained(t: Template) -> list[str]:
+    return [
+        f"{name} {policy} is not Retain"
+        for name in (BUCKET, TABLE)
+        for policy in ("DeletionPolicy", "UpdateReplacePolicy")
+        if t["Resources"][name].get(policy) != "Retain"
+    ]
+
+
+def check_table_recoverable_and_encrypted(t: Template) -> list[str]:
+    props = t["Resources"][TABLE]["Properties"]
+    problems = []
+    if (
+        props.get("PointInTimeRecoverySpecification", {}).get("PointInTimeRecoveryEnabled")
+        is not True
+    ):
+        problems.append("table has no point-in-time recovery")
+    if props.get("SSESpecification", {}).get("SSEEnabled") is not True:
+        problems.append("table encryption is not set")
+    if props.get("BillingMode") != "PAY_PER_REQUEST":
+        problems.append("table is not on-demand")
+    return problems
+
+
+def check_table_key_design(t: Template) -> list[str]:
+    props = t["Resources"][TABLE]["Properties"]
+    keys = [(k["AttributeName"], k["KeyType"]) for k in props["KeySchema"]]
+    attributes = {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]}
+    indexes = {
+        i["IndexName"]: (
+            [(k["AttributeName"], k["KeyType"]) for k in i["KeySchema"]],
+            i["Projection"],
+        )
+        for i in props.get("GlobalSecondaryIndexes", [])
+    }
+    problems = []
+    if keys != [("pk", "HASH"), ("sk", "RANGE")]:
+        problems.append(f"table keys are {keys}")
+    if attributes != {"pk": "S", "sk": "S", "gsi1pk": "S", "gsi1sk": "S"}:
+        problems.append(f"attribute definitions are {attributes}")
+    if indexes != {
+        "by-month": ([("gsi1pk", "HASH"), ("gsi1sk", "RANGE")], {"ProjectionType": "ALL"})
+    }:
+        problems.append(f"indexes are {indexes}")
+    return problems
+
+
+def function_role(t: Template) -> dict[str, Any]:
+    role_id = referenced_id(function_properties(t).get("Role"))
+    role = t["Resources"].get(role_id or "", {})
+    return role if role.get("Type") == "AWS::IAM::Role" else {}
+
+
+def check_function_uses_own_role(t: Template) -> list[str]:
+    props = function_properties(t)
+    problems = []
+    if not function_role(t):
+        problems.append("the function does not use a role written out in the template")
+    if "Policies" in props:
+        problems.append("function Policies make SAM generate a broader role")
+    if function_role(t).get("Properties", {}).get("ManagedPolicyArns"):
+        problems.append("the function role attaches managed policies (they use wildcards)")
+    return problems
+
+
+def role_statements(t: Template) -> list[dict[str, Any]]:
+    policies = function_role(t).get("Properties", {}).get("Policies", [])
+    return [s for p in policies for s in statements(p["PolicyDocument"])]
+
+
+def check_function_role_least_privilege(t: Template) -> list[str]:
+    problems = []
+    for s in role_statements(t):
+        actions = as_list(s.get("Action", []))
+        targets = as_list(s.get("Resource", []))
+        if "NotAction" in s or "NotResource" in s:
+            problems.append(f"{s.get('Sid')}: NotAction/NotResource grants everything else")
+        problems += [f"wildcard action {a}" for a in actions if "*" in a]
+        problems += [
+            f"action {a} is not one the archiver needs"
+            for a in actions
+            if a not in FUNCTION_ACTIONS
+        ]
+        if "*" in targets and not set(actions) <= NO_RESOURCE_LEVEL_ACTIONS:
+            problems.append(f"{s.get('Sid')}: resource * where a narrower one exists")
+        problems += _scope_problems(s.get("Sid"), actions, targets)
+    return problems
+
+
+def _scope_problems(sid: Any, actions: list[str], targets: list[Any]) -> list[str]:
+    """S3 objects only under items/ and raw/ of the archive bucket; DynamoDB only its table."""
+    problems = []
+    for target in targets:
+        owner = referenced_id(target)
+        if any(a in ("s3:GetObject", "s3:PutObject") for a in actions):
+            prefix = sub_text(target).removeprefix(f"${{{BUCKET}.Arn}}/")
+            if owner != BUCKET or not any(prefix == f"{p}*" for p in ARCHIVE_PREFIXES):
+                problems.append(f"{sid}: object access outside items/ and raw/: {target}")
+        if any(a.startswith("dynamodb:") for a in actions) and owner != TABLE:
+            problems.append(f"{sid}: DynamoDB access outside the archive table: {target}")
+        if "s3:ListBucket" in actions and owner != BUCKET:
+            problems.append(f"{sid}: listing outside the archive bucket: {target}")
+    return problems
+
+
+def check_reserved_concurrency(t: Template) -> list[str]:
+    value = function_properties(t).get("ReservedConcurrentExecutions")
+    return [] if value == 1 else [f"reserved concurrency is {value}, not 1"]
+
+
+def schedule_event(t: Template) -> dict[str, Any]:
+    for event in function_properties(t).get("Events", {}).values():
+        if event.get("Type") == "ScheduleV2":
+            return dict(event["Properties"])
+    return {}
+
+
+def is_queue(t: Template, value: Any) -> bool:
+    target = t["Resources"].get(referenced_id(value) or "", {})
+    return target.get("Type") == "AWS::SQS::Queue"
+
+
+def check_schedule(t: Template) -> list[str]:
+    event = schedule_event(t)
+    if not event:
+        return ["no ScheduleV2 (EventBridge Scheduler) event"]
+    problems = []
+    if event.get("RetryPolicy", {}).get("MaximumRetryAttempts", 0) < 1:
+        problems.append("schedule has no retry policy")
+    if not is_queue(t, event.get("DeadLetterConfig", {}).get("Arn")):
+        problems.append("schedule has no dead-letter queue")
+    if parameter_default(t, event.get("ScheduleExpression")) != "rate(1 hour)":
+        problems.append("schedule is not a parameter defaulting to hourly")
+    if parameter_default(t, event.get("ScheduleExpressionTimezone")) is None:
+        problems.append("time zone is not a parameter")
+    return problems
+
+
+def check_async_failures_reported(t: Template) -> list[str]:
+    on_failure = function_properties(t).get("EventInvokeConfig", {}).get("DestinationConfig", {})
+    destination = on_failure.get("OnFailure", {}).get("Destination")
+    return [] if is_queue(t, destination) else ["failed asynchronous runs go nowhere"]
+
+
+def alarm_on(t: Template, metric: str, dimension_target: str | None = None) -> dict[str, Any]:
+    """The alarm reading `metric` (on `dimension_target`, a logical id, if given), notifying SNS."""
+    for props in alarms(t).values():
+        notifies = any(
+            t["Resources"].get(referenced_id(a) or "", {}).get("Type") == "AWS::SNS::Topic"
+            for a in props.get("AlarmActions", [])
+        )
+        for m in alarm_metrics(props):
+            targets = {referenced_id(d["Value"]) for d in m.get("Dimensions", [])}
+            if (
+                m["MetricName"] == metric
+                and notifies
+                and (dimension_target is None or dimension_target in targets)
+            ):
+                return props
+    return {}
+
+
+def check_alarms(t: Template) -> list[str]:
+    queue = referenced_id(schedule_event(t).get("DeadLetterConfig", {}).get("Arn"))
+    wanted = {
+        "function errors": alarm_on(t, "Errors", FUNCTION),
+        "dead-letter queue not empty": alarm_on(t, "ApproximateNumberOfMessagesVisible", queue),
+        "feed failures": alarm_on(t, "FeedFailures"),
+        "staleness": alarm_on(t, "SecondsSinceLastSuccess"),
+    }
+    problems = [f"no alarm to SNS for {what}" for what, props in wanted.items() if not props]
+    if wanted["staleness"] and wanted["staleness"].get("TreatMissingData") != "breaching":
+        problems.append("staleness alarm does not treat missing data as breaching")
+    return problems
+
+
+def check_alarm_email_optional(t: Template) -> list[str]:
+    subscriptions = resources_of_type(t, "AWS::SNS::Subscription").values()
+    ok = any(
+        s.get("Condition")
+        and s["Properties"].get("Protocol") == "email"
+        and parameter_default(t, s["Properties"].get("Endpoint")) == ""
+        for s in subscriptions
+    )
+    return [] if ok else ["no optional e-mail subscription driven by a parameter"]
+
+
+def check_metric_names_match_function(t: Template) -> list[str]:
+    env = function_properties(t)["Environment"]["Variables"]
+    namespace = find_in_map(t, env.get("POWERTOOLS_METRICS_NAMESPACE"))
+    service = find_in_map(t, env.get("POWERTOOLS_SERVICE_NAME"))
+    problems = []
+    for metric in ("FeedFailures", "SecondsSinceLastSuccess"):
+        for m in alarm_metrics(alarm_on(t, metric)):
+            dims = {d["Name"]: find_in_map(t, d["Value"]) for d in m.get("Dimensions", [])}
+            if find_in_map(t, m.get("Namespace")) != namespace or dims != {"service": service}:
+                problems.append(
+                    f"{metric} alarm reads another namespace/service than the function emits"
+                )
+    return problems
+
+
+def dashboard_policy(t: Template) -> dict[str, Any]:
+    outputs = [referenced_id(o["Value"]) for o in t.get("Outputs", {}).values()]
+    policies = resources_of_type(t, "AWS::IAM::ManagedPolicy")
+    exported = [policies[name] for name in outputs if name in policies]
+    return exported[0]["Properties"]["PolicyDocument"] if exported else {}
+
+
+def check_dashboard_policy_read_only(t: Template) -> list[str]:
+    document = dashboard_policy(t)
+    if not document:
+        return ["no managed policy for the dashboard among the outputs"]
+    problems = []
+    for s in statements(document):
+        for action in as_list(s.get("Action", [])):
+            verb = action.split(":", 1)[-1]
+            if "*" in action or not verb.startswith(READ_ONLY_VERBS):
+                problems.append(f"dashboard policy allows {action}")
+        for target in as_list(s.get("Resource", [])):
+            if referenced_id(target) not in (BUCKET, TABLE):
+                problems.append(f"dashboard policy reaches beyond the archive: {target}")
+    return problems
+
+
+def check_outputs(t: Template) -> list[str]:
+    exported = {referenced_id(o["Value"]) for o in t.get("Outputs", {}).values()}
+    wanted = {BUCKET, TABLE, FUNCTION, "AlarmTopic"}
+    missing = sorted(wanted - exported)
+    if not dashboard_policy(t):
+        missing.append("dashboard policy")
+    return [f"no output for {m}" for m in missing]
+
+
+def powertools_layer_paths(t: Template) -> list[str]:
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str) and "/aws/service/powertools/python/" in value:
+            found.append(value)
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    walk(function_properties(t).get("Layers", []))
+    return found
+
+
+def check_powertools_layer_pinned(t: Template) -> list[str]:
+    props = function_properties(t)
+    expected = (
+        f"{{{{resolve:ssm:/aws/service/powertools/python/{props['Architectures'][0]}/"
+        f"{props['Runtime']}/{locked_version('aws-lambda-powertools')}}}}}"
+    )
+    paths = powertools_layer_paths(t)
+    return [] if paths == [expected] else [f"Powertools layer is {paths}, expected {expected}"]
+
+
+def check_runtime(t: Template) -> list[str]:
+    props = function_properties(t)
+    problems = []
+    match = re.fullmatch(r"python3\.(\d+)", str(props.get("Runtime")))
+    if not match or int(match.group(1)) < 12:
+        problems.append(f"runtime {props.get('Runtime')} is not python3.12 or newer")
+    if props.get("Tracing") != "Active":
+        problems.append("tracing is not active")
+    if props.get("Architectures") != ["arm64"]:
+        problems.append("architecture is not arm64")
+    return problems
+
+
+def check_queue_encrypted(t: Template) -> list[str]:
+    return [
+        f"queue {name} is not encrypted"
+        for name, q in resources_of_type(t, "AWS::SQS::Queue").items()
+        if not (
+            q["Properties"].get("SqsManagedSseEnabled") or q["Properties"].get("KmsMasterKeyId")
+        )
+    ]
+
+
+def check_lifecycle(t: Template) -> list[str]:
+    rules = t["Resources"][BUCKET]["Properties"].get("LifecycleConfiguration", {}).get("Rules", [])
+    raw = [
+        r
+        for r in rules
+        if r.get("Prefix") == "raw/" and parameter_default(t, r.get("ExpirationInDays"))
+    ]
+    noncurrent = [
+        r
+        for r in rules
+        if parameter_default(t, r.get("NoncurrentVersionExpiration", {}).get("NoncurrentDays"))
+    ]
+    archive_expiring = [r for r in rules if "ExpirationInDays" in r and r.get("Prefix") != "raw/"]
+    problems = []
+    if not raw:
+        problems.append("raw/ snapshots never expire (or not after a parameter's days)")
+    if not noncurrent:
+        problems.append("noncurrent versions never expire (or not after a parameter's days)")
+    if archive_expiring:
+        problems.append("a lifecycle rule expires current objects outside raw/")
+    return problems
+
+
+CHECKERS: list[Checker] = [
+    check_bucket_encrypted,
+    check_bucket_versioned,
+    check_public_access_blocked,
+    check_tls_only,
+    check_retained,
+    check_table_recoverable_and_encrypted,
+    check_table_key_design,
+    check_function_uses_own_role,
+    check_function_role_least_privilege,
+    check_reserved_concurrency,
+    check_schedule,
+    check_async_failures_reported,
+    check_alarms,
+    check_alarm_email_optional,
+    check_metric_names_match_function,
+    check_dashboard_policy_read_only,
+    check_outputs,
+    check_powertools_layer_pinned,
+    check_runtime,
+    check_queue_encrypted,
+    check_lifecycle,
+]
