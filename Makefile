@@ -3,6 +3,8 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
+# Scripts called from here (infra/sam-checks.sh) find the same uv.
+export PATH := $(CURDIR)/.tools/bin:$(PATH)
 UV ?= $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --locked
 

@@ -63,18 +63,20 @@ def show_error(exc: Exception, config: StoreConfig | None) -> None:
     )
 
 
-def _keep_valid(key: str, options: list[Any]) -> None:
-    """Drop remembered widget choices that the (refreshed) archive no longer offers."""
-    if key in st.session_state:
-        value = st.session_state[key]
-        if isinstance(value, list | tuple):
-            if key == "month_range":
-                if not set(value) <= set(options):
-                    del st.session_state[key]
-            else:
-                st.session_state[key] = [v for v in value if v in options]
-        elif value not in options:
-            del st.session_state[key]
+def _remember(key: str, options: list[Any], default: Any) -> None:
+    """Start a widget at `default`, and reset it when the (refreshed) archive no longer offers its value.
+
+    Setting the value through session state (rather than deleting it) makes the
+    browser show the reset choice too; widgets then take no default argument.
+    """
+    if key not in st.session_state:
+        st.session_state[key] = default
+        return
+    value = st.session_state[key]
+    if isinstance(value, list):
+        st.session_state[key] = [v for v in value if v in options]
+    elif value not in options:
+        st.session_state[key] = default
 
 
 def sidebar(archive: Archive) -> Filters:
@@ -84,7 +86,8 @@ def sidebar(archive: Archive) -> Filters:
         months = archive.months
         month_from = month_to = None
         if len(months) > 1:
-            _keep_valid("month_range", months)
+            if not set(st.session_state.get("month_range", ())) <= set(months):
+                del st.session_state["month_range"]  # a month gone after a refresh: start over
             first, last = st.select_slider(
                 "Months", options=months, value=(months[0], months[-1]), key="month_range"
             )
@@ -92,16 +95,16 @@ def sidebar(archive: Archive) -> Filters:
             month_to = last if last != months[-1] else None
         elif months:
             st.caption(f"Months: {months[0]} (only one so far)")
-        _keep_valid("categories", archive.categories)
+        _remember("categories", archive.categories, [])
         categories = st.multiselect(
             "Categories", archive.categories, key="categories", placeholder="All categories"
         )
-        _keep_valid("regions", archive.regions)
+        _remember("regions", archive.regions, [])
         regions = st.multiselect(
             "Regions", archive.regions, key="regions", placeholder="All regions"
         )
         feeds: list[str | None] = [None, *archive.feed_keys]
-        _keep_valid("feed", feeds)
+        _remember("feed", feeds, None)
         feed = st.selectbox(
             "Feed",
             feeds,
@@ -155,6 +158,11 @@ def chart_grid(view: View) -> None:
     right.altair_chart(
         charts.region_month_heatmap(frames.region_month_frame(cells)), width="stretch"
     )
+    with st.expander("The numbers behind the charts"):
+        by_category, by_region, by_month = st.columns(3)
+        by_category.dataframe(frames.category_frame(cells), hide_index=True, key="counts_category")
+        by_region.dataframe(frames.region_frame(cells), hide_index=True, key="counts_region")
+        by_month.dataframe(frames.month_frame(cells), hide_index=True, key="counts_month")
 
 
 def item_table(config: StoreConfig, archive: Archive, view: View, filters: Filters) -> None:
@@ -178,7 +186,7 @@ def item_table(config: StoreConfig, archive: Archive, view: View, filters: Filte
         },
     )
     by_key = {r["key"]: r for r in view.items}
-    _keep_valid("item_choice", list(by_key))
+    _remember("item_choice", list(by_key), next(iter(by_key), None))
     chosen = st.selectbox(
         "Read the summary of",
         list(by_key),

@@ -75,7 +75,12 @@ def region_month_heatmap(frame: pd.DataFrame) -> alt.LayerChart:
         y=alt.Y("region:N", title=None, axis=alt.Axis(labelLimit=240)),
     )
     cells = base.mark_rect().encode(
-        color=alt.Color("items:Q", title="Items", scale=alt.Scale(scheme="blues")),
+        color=alt.Color(
+            "items:Q",
+            title="Items",
+            scale=alt.Scale(scheme="blues"),
+            legend=alt.Legend(format="d", tickMinStep=1),
+        ),
         tooltip=[
             alt.Tooltip("region:N", title="Region"),
             alt.Tooltip("month:O", title="Month"),

@@ -71,6 +71,9 @@ def make_store(config: StoreConfig) -> Store:
 
     Tests replace this function to inject clients.
     """
+    if config.region and not os.environ.get("AWS_DEFAULT_REGION"):
+        # boto3 reads AWS_DEFAULT_REGION only; the project's docs (and Lambda) use AWS_REGION.
+        os.environ["AWS_DEFAULT_REGION"] = config.region
     try:
         return Store(config.bucket, config.table)
     except BotoCoreError as exc:  # no region, unknown profile: raised while building clients
@@ -225,21 +228,34 @@ def load_view(store: Store, archive: Archive, filters: Filters, *, limit: int = 
         return _view_from_items(store, archive, filters, limit)
     cells = tuple(c for c in archive.cells if filters.keeps_cell(c))
     wanted = month_totals(cells)
-    all_items = month_totals(archive.cells)
-    items: list[Record] = []
+    everything = month_totals(archive.cells)
+    # The cells say how many matching items each month holds, so the months that
+    # fill the page are known before reading any, newest first.
+    plan: list[tuple[str, int, int]] = []  # (month, items to take, query page size)
+    remaining = limit
     for month in sorted((m for m, n in wanted.items() if n), reverse=True):
-        if len(items) >= limit:
+        if remaining <= 0:
             break
-        # When every item of the month matches, ask for exactly what the page still needs.
-        everything_matches = wanted[month] == all_items.get(month, 0)
-        page = limit - len(items) if everything_matches else QUERY_PAGE
+        take = min(wanted[month], remaining)
+        # When every item of the month matches, ask for exactly what the page needs from it.
+        page = remaining if wanted[month] == everything.get(month, 0) else QUERY_PAGE
+        plan.append((month, take, page))
+        remaining -= take
+
+    def read(step: tuple[str, int, int]) -> list[Record]:
+        month, take, page = step
+        taken: list[Record] = []
         for record in _walk_month(store, month, page=page):
             if filters.keeps_record(record):
-                items.append(record)
-                if len(items) >= limit:
+                taken.append(record)
+                if len(taken) >= take:
                     break
-    matching = sum(wanted.values())
-    return View(cells=cells, items=tuple(items), matching=matching, from_items=False)
+        return taken
+
+    # One month after the other: the page's cost is a few round trips for a busy
+    # archive (a month or two fill it) and at most one per month for a sparse one.
+    items = [record for step in plan for record in read(step)]
+    return View(cells=cells, items=tuple(items), matching=sum(wanted.values()), from_items=False)
 
 
 def load_matching_items(store: Store, archive: Archive, filters: Filters) -> list[Record]:
@@ -249,12 +265,12 @@ def load_matching_items(store: Store, archive: Archive, filters: Filters) -> lis
     filters, so months with nothing to find are never queried.
     """
     totals = month_totals(c for c in archive.cells if filters.keeps_cell(c))
-    matched: list[Record] = []
-    for month in sorted((m for m, n in totals.items() if n), reverse=True):
-        matched.extend(
-            r for r in _walk_month(store, month, page=QUERY_PAGE) if filters.keeps_record(r)
-        )
-    return matched
+    months = sorted((m for m, n in totals.items() if n), reverse=True)
+
+    def read(month: str) -> list[Record]:
+        return [r for r in _walk_month(store, month, page=QUERY_PAGE) if filters.keeps_record(r)]
+
+    return [record for month in months for record in read(month)]
 
 
 def _view_from_items(store: Store, archive: Archive, filters: Filters, limit: int) -> View:

@@ -122,7 +122,7 @@ def archive_feeds(urls: Sequence[str]) -> bool:
 
 def start_dashboard(port: int, address: str) -> subprocess.Popen[bytes]:
     command = [
-        sys.executable, "-m", "streamlit", "run", str(APP),
+        sys.executable, "-m", "dashboard.serve", "run", str(APP),
         "--server.port", str(port),
         "--server.address", address,
         "--server.headless", "true",

@@ -24,7 +24,9 @@ from feed_archiver.store import FeedState
 ITEM_COLUMNS = ("date", "headline", "link", "category", "regions", "countries")
 # A spreadsheet runs a cell that starts with one of these as a formula.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_MARKDOWN_SPECIALS = set("\\`*_{}[]()<>#+-.!|~$:")
+# Inline Markdown, HTML, and Streamlit's :emoji: / :color[...] directives. ("-", "+"
+# and "." only matter at the start of a line, which a one-line message never has.)
+_MARKDOWN_SPECIALS = set("\\`*_{}[]()<>#|~$:")
 
 
 def safe_link(url: Any) -> str | None:
@@ -95,6 +97,11 @@ def category_frame(cells: Sequence[Cell]) -> pd.DataFrame:
 def region_frame(cells: Sequence[Cell]) -> pd.DataFrame:
     by_region = stats_from_cells(list(cells)).by_region
     return pd.DataFrame(list(by_region.items()), columns=["region", "items"])
+
+
+def month_frame(cells: Sequence[Cell]) -> pd.DataFrame:
+    by_month = stats_from_cells(list(cells)).by_month
+    return pd.DataFrame(list(by_month.items()), columns=["month", "items"])
 
 
 # --- CSV ---------------------------------------------------------------------------

@@ -41,7 +41,7 @@ class FakeCapture:
 
     def __post_init__(self) -> None:
         if not self.digest:
-            self.digest = hashlib.sha1(self.body).hexdigest().upper()[:32]
+            self.digest = hashlib.sha256(self.body).hexdigest().upper()[:32]
 
 
 class FakeWayback:

@@ -20,7 +20,10 @@ FEED_URL = "https://www.icmpd.org/home/?type=100"
 WINDOW = 10
 
 _ITEM = re.compile(r"    <item>.*?</item>\n", re.DOTALL)
-_FIELD = {name: re.compile(rf"<{name}>(.*?)</{name}>", re.DOTALL) for name in ("title", "link", "pubDate", "description")}
+_FIELD = {
+    name: re.compile(rf"<{name}>(.*?)</{name}>", re.DOTALL)
+    for name in ("title", "link", "pubDate", "description")
+}
 
 
 @dataclass(frozen=True)
@@ -39,8 +42,17 @@ class Item:
             ("pubDate", format_datetime(self.published)),
             ("description", self.description),
         ):
-            xml = _FIELD[name].sub(lambda _m, n=name, v=value: f"<{n}>{v}</{n}>", xml, count=1)
+            # Spliced, not substituted: the values may hold backslashes.
+            match = _FIELD[name].search(xml)
+            assert match is not None
+            xml = f"{xml[: match.start()]}<{name}>{value}</{name}>{xml[match.end() :]}"
         return xml
+
+
+def _field(block: str, name: str) -> str:
+    match = _FIELD[name].search(block)
+    assert match is not None, f"the seed item has no <{name}>"
+    return match.group(1)
 
 
 @functools.cache
@@ -52,10 +64,10 @@ def _seed() -> tuple[str, tuple[Item, ...], str]:
     items = tuple(
         Item(
             xml=block,
-            title=_FIELD["title"].search(block).group(1),  # type: ignore[union-attr]
-            link=_FIELD["link"].search(block).group(1),  # type: ignore[union-attr]
-            published=parsedate_to_datetime(_FIELD["pubDate"].search(block).group(1)),  # type: ignore[union-attr]
-            description=_FIELD["description"].search(block).group(1),  # type: ignore[union-attr]
+            title=_field(block, "title"),
+            link=_field(block, "link"),
+            published=parsedate_to_datetime(_field(block, "pubDate")),
+            description=_field(block, "description"),
         )
         for block in blocks
     )

@@ -58,7 +58,7 @@ def test_seed_feed_through_the_handler_gives_the_seed_counts(
     # Given the seed feed served over HTTP and configured as the only feed
     monkeypatch.setenv("FEED_URLS", feed_server.serve_file(SEED_XML, "/feed.xml"))
     # When the Lambda handler runs
-    result = handler_module.lambda_handler({"id": "evt-1"}, FakeContext())
+    result = handler_module.lambda_handler({"execution_id": "evt-1"}, FakeContext())
     # Then it reports ten new items and the stored counts are the seed's
     (feed,) = result["feeds"]
     assert (feed["status"], feed["items_new"], feed["items_seen"]) == ("ok", 10, 10)
@@ -142,7 +142,7 @@ def test_one_failing_feed_does_not_stop_the_others(
     good = feed_server.serve_file(SEED_XML, "/feed.xml")
     monkeypatch.setenv("FEED_URLS", f"{bad},{good}")
     # When the handler runs
-    result = handler_module.lambda_handler({"id": "evt-2"}, FakeContext())
+    result = handler_module.lambda_handler({"execution_id": "evt-2"}, FakeContext())
     # Then the good feed is archived, the bad one reported, and the invocation succeeds
     by_url = {f["feed_url"]: f for f in result["feeds"]}
     assert by_url[good]["items_new"] == 10
@@ -158,7 +158,7 @@ def test_the_invocation_fails_when_every_feed_failed(
     monkeypatch.setenv("FEED_URLS", feed_server.route("/gone.xml", Reply(status=503)))
     # When the handler runs, Then it raises so the scheduler retries and dead-letters
     with pytest.raises(handler_module.AllFeedsFailed, match="503"):
-        handler_module.lambda_handler({"id": "evt-3"}, FakeContext())
+        handler_module.lambda_handler({"execution_id": "evt-3"}, FakeContext())
 
 
 def test_cli_run_stats_and_verify(

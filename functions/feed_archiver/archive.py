@@ -15,17 +15,23 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from feed_archiver import archive_format as fmt
 from feed_archiver.errors import StorageError
-from feed_archiver.identity import content_hash, item_id
 from feed_archiver.items import build_document, index_record
-from feed_archiver.parse import Entry
 from feed_archiver.store import IndexChange, Store
+
+if TYPE_CHECKING:
+    from feed_archiver.parse import Entry
 
 CHUNK_SIZE = 250
 MAX_CONFLICT_ROUNDS = 5
+# DynamoDB refuses an item over 400 KB and fails the whole transaction with it, so
+# one hostile entry could block every item of its batch on every run. Index records
+# are bounded (the S3 document keeps the full text); an id this long is no id at all.
+MAX_ID_CHARS = 8192
+INDEX_TEXT_CHARS = 2000
 
 
 @dataclass
@@ -37,7 +43,9 @@ class ArchiveOutcome:
     updated: int = 0
     unchanged: int = 0
     duplicates: int = 0
+    older: int = 0  # the index holds a revision seen after this copy: left alone
     errors: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)  # entries that can never be archived
     stopped_early: bool = False
 
     @property
@@ -50,7 +58,9 @@ class ArchiveOutcome:
         self.updated += other.updated
         self.unchanged += other.unchanged
         self.duplicates += other.duplicates
+        self.older += other.older
         self.errors.extend(other.errors)
+        self.rejected.extend(other.rejected)
         self.stopped_early = self.stopped_early or other.stopped_early
 
 
@@ -72,17 +82,29 @@ def archive_entries(
     pool_size: int = 16,
 ) -> ArchiveOutcome:
     """Archive parsed entries: new ones are added, edited ones get a new revision."""
+    # Imported here, not at module level: it loads the parser (feedparser), which a
+    # run whose feed is unchanged never needs, so the Lambda's cold start skips it.
+    from feed_archiver.identity import content_hash, item_id
+
     outcome = ArchiveOutcome()
     unique: dict[str, Entry] = {}
     for entry in entries:
         outcome.seen += 1
-        key = fmt.item_key(item_id(entry))
+        ident = item_id(entry)
+        if len(ident) > MAX_ID_CHARS:
+            outcome.rejected.append(
+                f"an entry's id (guid or link) has {len(ident):,} characters, over the "
+                f"{MAX_ID_CHARS:,} limit: not archived"
+            )
+            continue
+        key = fmt.item_key(ident)
         if key in unique:
             outcome.duplicates += 1  # the feed lists one item twice: keep the first
             continue
         unique[key] = entry
 
     keys = list(unique)
+    older = 0
     for start in range(0, len(keys), CHUNK_SIZE):
         if out_of_time():
             outcome.stopped_early = True
@@ -92,6 +114,7 @@ def archive_entries(
         def plan(
             keys: Sequence[str], records: dict[str, dict[str, Any]], chunk: dict[str, Entry] = chunk
         ) -> tuple[list[Pending], int]:
+            nonlocal older
             pending: list[Pending] = []
             unchanged = 0
             for key in keys:
@@ -100,24 +123,45 @@ def archive_entries(
                 if previous and previous["content_hash"] == content_hash(entry):
                     unchanged += 1
                     continue
+                if previous and str(previous.get("last_seen") or "") > seen_at:
+                    # A later fetch (an overlapping run, or this feed after an unfinished
+                    # body) already stored a newer text: an older copy never rolls it back.
+                    older += 1
+                    continue
                 document = build_document(
                     entry, feed_url=feed_url, seen_at=seen_at, previous=previous, via=via
                 )
                 pending.append((document, previous))
             return pending, unchanged
 
-        outcome.add(write_planned(store, list(chunk), plan, pool_size=pool_size))
+        outcome.add(
+            write_planned(store, list(chunk), plan, pool_size=pool_size, out_of_time=out_of_time)
+        )
+    outcome.older += older
     return outcome
 
 
 def write_planned(
-    store: Store, keys: Sequence[str], plan: Planner, *, pool_size: int = 16
+    store: Store,
+    keys: Sequence[str],
+    plan: Planner,
+    *,
+    pool_size: int = 16,
+    out_of_time: Callable[[], bool] = lambda: False,
 ) -> ArchiveOutcome:
-    """Read the index for `keys`, let `plan` decide what to write, write it; re-plan conflicts."""
+    """Read the index for `keys`, let `plan` decide what to write, write it; re-plan conflicts.
+
+    No new document PUT starts once `out_of_time()` is true; what was PUT is still
+    committed, and the rest is left (`stopped_early`) for the next run.
+    """
     outcome = ArchiveOutcome()
     remaining = list(keys)
+    lost: dict[str, dict[str, Any]] = {}  # documents stored, then beaten to the index
     for _ in range(MAX_CONFLICT_ROUNDS):
         if not remaining:
+            return outcome
+        if out_of_time():
+            outcome.stopped_early = True
             return outcome
         try:
             records = store.get_index_records(remaining)
@@ -126,41 +170,124 @@ def write_planned(
             return outcome
         pending, unchanged = plan(remaining, records)
         outcome.unchanged += unchanged
-        remaining = _write(store, pending, outcome, pool_size)
+        planned = {document["key"] for document, _ in pending}
+        shadowing = {k: d for k, d in lost.items() if k not in planned and k in records}
+        repairs = _repairs(store, shadowing, records, outcome)
+        remaining, lost = _write(store, pending + repairs, outcome, pool_size, out_of_time)
     if remaining:
         outcome.errors.append(f"{len(remaining)} items kept conflicting with concurrent writers")
     return outcome
 
 
 def _write(
-    store: Store, pending: list[Pending], outcome: ArchiveOutcome, pool_size: int
-) -> list[str]:
-    """PUT documents concurrently, then commit those that were stored. Returns conflicted keys."""
+    store: Store,
+    pending: list[Pending],
+    outcome: ArchiveOutcome,
+    pool_size: int,
+    out_of_time: Callable[[], bool],
+) -> tuple[list[str], dict[str, dict[str, Any]]]:
+    """PUT documents concurrently, then commit those that were stored.
+
+    Returns the conflicted keys, and the documents stored for them.
+    """
     if not pending:
-        return []
+        return [], {}
+
+    def put(document: dict[str, Any]) -> tuple[str | None, str | None, bool]:
+        if out_of_time():
+            return None, None, False  # not started: left for the next run
+        return (*_put(store, document), True)
+
     with ThreadPoolExecutor(max_workers=max(1, min(pool_size, len(pending)))) as pool:
-        results = list(pool.map(lambda p: _put(store, p[0]), pending))
+        results = list(pool.map(lambda p: put(p[0]), pending))
     changes: list[IndexChange] = []
-    for (document, previous), (version, error) in zip(pending, results, strict=True):
+    for (document, previous), (version, error, started) in zip(pending, results, strict=True):
+        if not started:
+            outcome.stopped_early = True
+            continue
         if error:
             outcome.errors.append(error)
             continue
-        changes.append(IndexChange(new=index_record(document, version), old=previous))
+        changes.append(IndexChange(new=_bounded(index_record(document, version)), old=previous))
     if not changes:
-        return []
+        return [], {}
+    # Committed even when out of time: a stored document must not wait for its index record.
     try:
         result = store.commit(changes)
     except StorageError as exc:
         outcome.errors.append(str(exc))
-        return []
+        return [], {}
+    outcome.errors.extend(result.errors)
     committed = set(result.committed)
     for change in changes:
-        if change.new["key"] in committed:
+        if change.new["key"] in committed and not _is_repair(change):
             if change.old is None:
                 outcome.new += 1
             else:
                 outcome.updated += 1
-    return result.conflicted
+    conflicted = set(result.conflicted)
+    stored = {d["key"]: d for d, _ in pending if d["key"] in conflicted}
+    return result.conflicted, stored
+
+
+# Document fields that say what the index acknowledged (who, when, which revision, the tags).
+_ACKNOWLEDGED_FIELDS = (
+    "feed_url", "category", "published", "date_estimated", "month", "countries", "regions",
+    "programmes", "content_hash", "revision", "first_seen", "first_seen_via", "last_seen",
+    "tagger_version",
+)  # fmt: skip
+
+
+def _repairs(
+    store: Store,
+    shadowing: dict[str, dict[str, Any]],
+    records: dict[str, dict[str, Any]],
+    outcome: ArchiveOutcome,
+) -> list[Pending]:
+    """Documents to store again so that the latest S3 version is the acknowledged one.
+
+    `shadowing` holds documents this call stored, then lost to another writer's
+    commit, and that need no write of their own now: each may be the latest S3
+    version of its item while the index names the winner's. The acknowledged
+    document is stored again on top (built from ours when the content is the
+    same, else read back by version) and the index re-pointed at it.
+    """
+    repairs: list[Pending] = []
+    for key, ours in shadowing.items():
+        record = records[key]
+        if ours.get("content_hash") == record.get("content_hash"):
+            repairs.append((acknowledged_document(ours, record), record))
+            continue
+        version = record.get("s3_version_id")
+        try:
+            if not isinstance(version, str):
+                raise StorageError("the index names no S3 version to restore")
+            repairs.append((store.get_document(key, version), record))
+        except StorageError as exc:
+            outcome.errors.append(f"item {key}: an older copy may hide the stored revision: {exc}")
+    return repairs
+
+
+def acknowledged_document(document: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
+    """`document` (same content as `record`) as the index acknowledged it."""
+    return {**document, **{f: record[f] for f in _ACKNOWLEDGED_FIELDS if f in record}}
+
+
+def _is_repair(change: IndexChange) -> bool:
+    """A re-store of the acknowledged document: same revision, nothing counted."""
+    return change.old is not None and change.old.get("revision") == change.new.get("revision")
+
+
+def _bounded(record: dict[str, Any]) -> dict[str, Any]:
+    """The index record with its free texts cut short enough for DynamoDB (see MAX_ID_CHARS)."""
+    for name in ("title", "headline"):
+        text = record.get(name)
+        if isinstance(text, str) and len(text) > INDEX_TEXT_CHARS:
+            record[name] = text[: INDEX_TEXT_CHARS - 1] + "…"
+    link = record.get("link")
+    if isinstance(link, str) and len(link) > MAX_ID_CHARS:
+        record["link"] = None  # a cut link is a wrong link; the document keeps it whole
+    return record
 
 
 def _put(store: Store, document: dict[str, Any]) -> tuple[str | None, str | None]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Mapping
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from feed_archiver.errors import FeedArchiverError
@@ -16,7 +18,34 @@ from feed_archiver.store import Store
 
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+_TRUE = frozenset({"1", "true", "yes", "y", "t", "on"})
+# What a run talks through: AWS (botocore) and the feed fetch (urllib3 over http.client).
+# Patching only these, not every library the X-Ray SDK knows, halves the tracer's start-up.
+TRACED_MODULES = ("botocore", "httplib")
+
+
+def tracing_on(env: Mapping[str, str] = os.environ) -> bool:
+    """Whether X-Ray tracing can be on: inside Lambda, unless POWERTOOLS_TRACE_DISABLED says no.
+
+    Powertools' Tracer imports the X-Ray SDK (about 150 ms) even when it is
+    disabled; outside Lambda or with tracing disabled it would disable itself,
+    so it is not built at all. Where this says yes, Powertools still decides.
+    """
+    if env.get("POWERTOOLS_TRACE_DISABLED", "").strip().lower() in _TRUE:
+        return False
+    return bool(env.get("LAMBDA_TASK_ROOT"))
+
+
+def traced(handler: Handler) -> Handler:
+    """Powertools' `capture_lambda_handler` when tracing can be on; the handler itself otherwise."""
+    if not tracing_on():
+        return handler
+    from aws_lambda_powertools import Tracer
+
+    tracer = Tracer(patch_modules=TRACED_MODULES)
+    return cast(Handler, tracer.capture_lambda_handler(handler, capture_response=False))
 
 
 class AllFeedsFailed(FeedArchiverError):
@@ -29,14 +58,18 @@ def _setup() -> tuple[Settings, Store]:
     return settings, Store(settings.archive_bucket, settings.archive_table)
 
 
-@logger.inject_lambda_context(correlation_id_path="id", log_event=False)
+@logger.inject_lambda_context(correlation_id_path="execution_id", log_event=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
-@tracer.capture_lambda_handler(capture_response=False)
+@traced
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings, store = _setup()
     margin_ms = settings.deadline_margin_seconds * 1000
     summary = run_feeds(
-        store, settings, out_of_time=lambda: context.get_remaining_time_in_millis() < margin_ms
+        store,
+        settings,
+        out_of_time=lambda: context.get_remaining_time_in_millis() < margin_ms,
+        # A feed is held no longer than this invocation can live: if it dies, the lease ends too.
+        lease_seconds=context.get_remaining_time_in_millis() / 1000 + 1,
     )
     publish(metrics, summary)
     for feed in summary.feeds:

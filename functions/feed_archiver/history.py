@@ -7,6 +7,9 @@ content differs from the stored revision is skipped ("older") when that
 revision was seen after this copy. So importing an old capture after the live
 archiver stored the current text cannot roll an item back, whatever the order
 of runs, and within a run copies go oldest first so later edits win.
+(The rule reads the index just before `archive_entries` does; a live run that
+commits a newer revision of the same item in between is not seen. Moving the
+rule into archive_entries' planner would close that gap: it re-plans on conflict.)
 
 A copy's time (`seen_at`) becomes `first_seen`/`last_seen` of what it adds, so
 an undated item is counted in the month the copy shows it, not the import's.
@@ -206,7 +209,7 @@ class HistoryRun:
             if (
                 record is not None
                 and record["content_hash"] != content_hash(entry)
-                and record["last_seen"] > seen_at
+                and record.get("last_seen", "") > seen_at
             ):
                 older += 1
                 continue

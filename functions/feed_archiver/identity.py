@@ -62,12 +62,18 @@ def item_id(entry: Entry) -> str:
 
     The feed's guid when it has one; otherwise the normalised link; otherwise
     "sha256:" + the hash of the title and the ISO publication date (or "").
+    An entry without a title either is known by everything it has (date,
+    summary and content too): otherwise every untitled entry of a day, or
+    every undated one, would be one item and all but the first would be lost.
     """
     if entry.guid:
         return entry.guid
     if entry.link:
         return normalise_link(entry.link)
     published = entry.published.isoformat() if entry.published else ""
+    if not entry.title:
+        fields = ["", published, entry.summary_text, entry.content_text]
+        return "sha256:" + sha256_hex(json.dumps(fields, ensure_ascii=False, separators=(",", ":")))
     return "sha256:" + sha256_hex(entry.title + "\n" + published)
 
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from feed_archiver import archive_format as fmt
-from feed_archiver.identity import content_hash, item_id
-from feed_archiver.parse import Entry
-from feed_archiver.tag import Tags, tag, tagger_version
+
+if TYPE_CHECKING:
+    from feed_archiver.parse import Entry
+    from feed_archiver.tag import Tags
+
+# identity, parse (feedparser) and tag are imported where they are used: a run whose
+# feed is unchanged never needs them, and the Lambda's cold start should not load them.
 
 
 def rfc3339(moment: datetime) -> str:
@@ -17,6 +21,8 @@ def rfc3339(moment: datetime) -> str:
 
 
 def tag_entry(entry: Entry) -> Tags:
+    from feed_archiver.tag import tag
+
     return tag(entry.title, f"{entry.summary_text}\n\n{entry.content_text}", entry.categories)
 
 
@@ -34,6 +40,9 @@ def build_document(
     `revision`, `first_seen` and `first_seen_via` carry over from `previous`; an
     item without a date takes the month it was first seen and is flagged.
     """
+    from feed_archiver.identity import content_hash, item_id
+    from feed_archiver.tag import tagger_version
+
     tags = tags or tag_entry(entry)
     ident = item_id(entry)
     first_seen = previous["first_seen"] if previous else seen_at

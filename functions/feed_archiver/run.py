@@ -1,36 +1,51 @@
 """One archiving run: for every feed, fetch → parse → tag → archive, then record the feed state.
 
 A feed's failure is recorded in its state and its summary; it never stops the
-other feeds. The feed's validators (ETag, Last-Modified, body hash) advance
-only when every item of the body is committed, so anything left undone is
-seen again by the next run.
+other feeds, and nothing a feed sends ends the run with a traceback. The
+feed's validators (ETag, Last-Modified, body hash) advance only when every
+item of the body is committed. Before its first item write a run takes the
+feed's lease and records the body as unfinished (see store.FeedWork); a later
+run finishes any unfinished body from its raw/ snapshot before fetching, so
+a crash, an error or the deadline never loses an item, even if the feed has
+changed since. docs/archive-format.md states the whole write invariant.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from feed_archiver.archive import archive_entries
+from feed_archiver.archive import ArchiveOutcome, archive_entries
 from feed_archiver.archive_format import sha256_hex
-from feed_archiver.errors import FeedArchiverError, FetchError
+from feed_archiver.errors import FeedArchiverError, FeedParseError, FetchError
 from feed_archiver.fetch import Validators, fetch_feed
 from feed_archiver.items import rfc3339
-from feed_archiver.parse import parse_feed
 from feed_archiver.settings import Settings
-from feed_archiver.store import FeedState, Store
+from feed_archiver.store import FeedState, PendingBody, RawSnapshotMissing, Store
 
-OK, NOT_MODIFIED, FAILED, PARTIAL, BACKING_OFF, INACTIVE = (
+if TYPE_CHECKING:
+    from feed_archiver.parse import ParsedFeed
+
+# Feed statuses in a run summary. DEFERRED (the deadline came first), BUSY (another
+# run holds the feed), BACKING_OFF and INACTIVE are not failures.
+OK, NOT_MODIFIED, FAILED, PARTIAL, DEFERRED, BUSY, BACKING_OFF, INACTIVE = (
     "ok",
     "not_modified",
     "failed",
     "partial",
+    "deferred",
+    "busy",
     "backing_off",
     "inactive",
 )
+# Back-off doubles per consecutive failure up to its cap; more doublings change
+# nothing, and 2.0**n overflows past ~1000 (a feed dead for years).
+_MAX_DOUBLINGS = 40
+_ERROR_CHARS = 500
 
 
 @dataclass
@@ -44,8 +59,11 @@ class FeedSummary:
     items_new: int = 0
     items_updated: int = 0
     items_unchanged: int = 0
+    items_older: int = 0  # a newer revision was already stored (left alone)
+    items_rejected: int = 0  # entries that can never be archived (see `error`)
     duplicates: int = 0
     items_with_problems: int = 0
+    bodies_resumed: int = 0  # unfinished bodies of earlier runs finished by this one
     bytes_fetched: int = 0
     http_requests: int = 0
     error: str | None = None
@@ -68,7 +86,9 @@ class RunSummary:
 
     @property
     def all_failed(self) -> bool:
-        attempted = [f for f in self.feeds if f.status not in (BACKING_OFF, INACTIVE)]
+        attempted = [
+            f for f in self.feeds if f.status not in (BACKING_OFF, INACTIVE, DEFERRED, BUSY)
+        ]
         return bool(attempted) and len(self.failed) == len(attempted)
 
     def as_dict(self) -> dict[str, Any]:
@@ -88,16 +108,28 @@ def run_feeds(
     now: Callable[[], datetime] = utcnow,
     force: bool = False,
     fetch: Callable[..., Any] = fetch_feed,
+    lease_seconds: float | None = None,
 ) -> RunSummary:
-    """Archive every feed; `force` ignores back-off (not inactivity)."""
+    """Archive every feed; `force` ignores back-off (not inactivity).
+
+    `lease_seconds` is how long a run may hold a feed (default: the setting); the
+    Lambda passes its remaining time, so a crashed invocation's lease ends with it.
+    """
     summary = RunSummary()
     for url in feed_urls or settings.feed_urls:
         if out_of_time():
-            summary.feeds.append(FeedSummary(url, PARTIAL, error="not started: out of time"))
+            summary.feeds.append(FeedSummary(url, DEFERRED, error="not started: out of time"))
             continue
         summary.feeds.append(
             archive_feed(
-                store, settings, url, out_of_time=out_of_time, now=now, force=force, fetch=fetch
+                store,
+                settings,
+                url,
+                out_of_time=out_of_time,
+                now=now,
+                force=force,
+                fetch=fetch,
+                lease_seconds=lease_seconds,
             )
         )
     return summary
@@ -112,11 +144,12 @@ def archive_feed(
     now: Callable[[], datetime] = utcnow,
     force: bool = False,
     fetch: Callable[..., Any] = fetch_feed,
+    lease_seconds: float | None = None,
 ) -> FeedSummary:
     """Run one feed end to end and record its state. Never raises for the feed's own faults."""
     started = time.monotonic()
     try:
-        state = store.get_feed_state(url)
+        state, work = store.get_feed_state_and_work(url)
     except FeedArchiverError as exc:
         return FeedSummary(url, FAILED, error=str(exc), seconds=time.monotonic() - started)
     summary = FeedSummary(url, OK, last_success=state.last_success)
@@ -129,71 +162,203 @@ def archive_feed(
         summary.error, summary.next_attempt_after = state.last_error, state.next_attempt_after
         return summary
 
+    job = _FeedRun(store, settings, state, summary, moment, out_of_time, now, lease_seconds)
     state.last_attempt = rfc3339(moment)
     try:
-        _fetch_and_archive(store, settings, state, summary, moment, out_of_time, fetch)
+        if not work.held_by_another(job.owner, rfc3339(moment)):
+            job.run(work.pending, fetch)
+        else:
+            job.busy(work.lease_until)
     except FetchError as exc:
         summary.http_status = exc.status
         _record_failure(state, summary, settings, moment, str(exc), gone=exc.gone)
     except FeedArchiverError as exc:
         _record_failure(state, summary, settings, moment, str(exc))
+    except Exception as exc:
+        # A fault nobody foresaw (a library bug, a hostile input): recorded like any other.
+        _record_failure(state, summary, settings, moment, f"unexpected error: {_one_line(exc)}")
     summary.seconds = round(time.monotonic() - started, 3)
+    if summary.status == BUSY:
+        return summary  # the run holding the feed records its state
     state.last_summary = {k: v for k, v in summary.as_dict().items() if isinstance(v, int | str)}
     try:
         store.put_feed_state(state)
     except FeedArchiverError as exc:
         summary.status, summary.error = FAILED, f"{summary.error or ''} {exc}".strip()
+    job.release()
     return summary
 
 
-def _fetch_and_archive(
-    store: Store,
-    settings: Settings,
-    state: FeedState,
-    summary: FeedSummary,
-    moment: datetime,
-    out_of_time: Callable[[], bool],
-    fetch: Callable[..., Any],
-) -> None:
-    result = fetch(state.feed_url, Validators(state.etag, state.last_modified), settings.fetch)
-    summary.http_status = result.status
-    summary.bytes_fetched = result.bytes_received
-    summary.http_requests = result.attempts
-    body_hash = sha256_hex(result.body) if result.status == 200 else state.body_hash
-    if result.status == 304 or body_hash == state.body_hash:
-        _record_success(state, summary, moment, NOT_MODIFIED, result, body_hash)
-        return
+class _FeedRun:
+    """The writes of one feed in one run: unfinished bodies first, then the fetched one."""
 
-    seen_at = rfc3339(moment)
-    store.put_raw(state.feed_key, seen_at, result.body, body_hash or "")
-    parsed = parse_feed(result.body, headers=result.headers, base_url=result.url, now=moment)
-    summary.parse_error = parsed.error
-    summary.items_with_problems = sum(1 for e in parsed.entries if e.problems)
-    outcome = archive_entries(
-        store,
-        parsed.entries,
-        feed_url=state.feed_url,
-        seen_at=seen_at,
-        out_of_time=out_of_time,
-        pool_size=settings.s3_concurrency,
-    )
-    summary.items_seen, summary.items_new = outcome.seen, outcome.new
-    summary.items_updated, summary.items_unchanged = outcome.updated, outcome.unchanged
-    summary.duplicates = outcome.duplicates
-    if parsed.title:
-        state.title = parsed.title
-    if outcome.complete:
-        _record_success(state, summary, moment, OK, result, body_hash)
-        return
-    # Leave the validators where they were: the next run fetches the same body again.
-    summary.status = PARTIAL
-    if outcome.errors:
-        summary.error = f"{len(outcome.errors)} item writes failed; first: {outcome.errors[0]}"
-        _record_failure(state, summary, settings, moment, summary.error)
-        summary.status = PARTIAL
-    else:
-        summary.error = "stopped before the deadline; the rest is left for the next run"
-        state.last_error = summary.error
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        state: FeedState,
+        summary: FeedSummary,
+        moment: datetime,
+        out_of_time: Callable[[], bool],
+        now: Callable[[], datetime],
+        lease_seconds: float | None,
+    ) -> None:
+        self.store, self.settings, self.state, self.summary = store, settings, state, summary
+        self.moment, self.out_of_time, self.now = moment, out_of_time, now
+        self.lease_seconds = settings.lease_seconds if lease_seconds is None else lease_seconds
+        self.owner = uuid.uuid4().hex
+        self.holding = False
+        self.settled: list[PendingBody] = []  # every item committed: forget them
+        self.finished_hashes: set[str] = set()  # bodies finished from raw/ by this run
+        self.rejections: list[str] = []
+
+    def run(self, pending: Sequence[PendingBody], fetch: Callable[..., Any]) -> None:
+        if pending and not (self._take() and self._finish_pending(pending)):
+            return
+        state, summary = self.state, self.summary
+        result = fetch(
+            state.feed_url, Validators(state.etag, state.last_modified), self.settings.fetch
+        )
+        summary.http_status = result.status
+        summary.bytes_fetched = result.bytes_received
+        summary.http_requests = result.attempts
+        body_hash = sha256_hex(result.body) if result.status == 200 else state.body_hash
+        if result.status == 304 or body_hash == state.body_hash:
+            _record_success(state, summary, self.moment, NOT_MODIFIED, result, body_hash)
+            return
+        if body_hash in self.finished_hashes:  # this very body was just finished from raw/
+            _record_success(state, summary, self.moment, OK, result, body_hash)
+            return
+
+        seen_at = rfc3339(self.moment)
+        raw_key = self.store.put_raw(state.feed_key, seen_at, result.body, body_hash or "")
+        parsed = parse_feed(
+            result.body, headers=result.headers, base_url=result.url, now=self.moment
+        )
+        summary.parse_error = parsed.error
+        summary.items_with_problems = sum(1 for e in parsed.entries if e.problems)
+        if parsed.title:
+            state.title = parsed.title
+        body = PendingBody(raw_key, seen_at, result.url, result.headers.get("content-type"))
+        # Recorded as unfinished before any item write, in the same write as the lease.
+        if parsed.entries and not self._take(body):
+            return
+        outcome = self._archive(parsed.entries, seen_at)
+        if not outcome.complete:
+            # The validators stay: the next run finishes this body from raw/ first.
+            self._incomplete(outcome)
+            return
+        if parsed.entries:
+            self.settled.append(body)
+        _record_success(state, summary, self.moment, OK, result, body_hash)
+        if self.rejections:
+            summary.error = f"{len(self.rejections)} entries rejected; first: {self.rejections[0]}"
+            state.last_error = "; ".join(filter(None, [summary.parse_error, summary.error]))
+
+    def _finish_pending(self, pending: Sequence[PendingBody]) -> bool:
+        """Archive the bodies earlier runs left unfinished, oldest first. False: stop here."""
+        for body in pending:
+            if self.out_of_time():
+                self._incomplete(ArchiveOutcome(stopped_early=True))
+                return False
+            try:
+                raw = self.store.get_raw(body.raw_key)
+                headers = {"content-type": body.content_type} if body.content_type else {}
+                parsed = parse_feed(
+                    raw, headers=headers, base_url=body.base_url, now=_parse_rfc3339(body.seen_at)
+                )
+            except (RawSnapshotMissing, FeedParseError) as exc:
+                # Nothing left to finish it from: say so once, and forget it.
+                self.summary.error = f"an unfinished body could not be finished: {exc}"
+                self.settled.append(body)
+                continue
+            outcome = self._archive(parsed.entries, body.seen_at)
+            self.summary.bodies_resumed += 1
+            if not outcome.complete:
+                self._incomplete(outcome)
+                return False
+            self.settled.append(body)
+            self.finished_hashes.add(sha256_hex(raw))
+        return True
+
+    def _archive(self, entries: Sequence[Any], seen_at: str) -> ArchiveOutcome:
+        outcome = archive_entries(
+            self.store,
+            entries,
+            feed_url=self.state.feed_url,
+            seen_at=seen_at,
+            out_of_time=self.out_of_time,
+            pool_size=self.settings.s3_concurrency,
+        )
+        summary = self.summary
+        summary.items_seen += outcome.seen
+        summary.items_new += outcome.new
+        summary.items_updated += outcome.updated
+        summary.items_unchanged += outcome.unchanged
+        summary.items_older += outcome.older
+        summary.items_rejected += len(outcome.rejected)
+        summary.duplicates += outcome.duplicates
+        self.rejections.extend(outcome.rejected)
+        return outcome
+
+    def _incomplete(self, outcome: ArchiveOutcome) -> None:
+        state, summary = self.state, self.summary
+        if outcome.errors:
+            error = f"{len(outcome.errors)} item writes failed; first: {outcome.errors[0]}"
+            _record_failure(state, summary, self.settings, self.moment, error)
+            summary.status = PARTIAL
+        else:
+            summary.status = DEFERRED
+            summary.error = "stopped before the deadline; the rest is left for the next run"
+            state.last_error = summary.error
+
+    def _take(self, body: PendingBody | None = None) -> bool:
+        """Hold the feed (and record `body` as unfinished); False, and BUSY, if another run does."""
+        now = self.now()
+        until = now + timedelta(seconds=self.lease_seconds)
+        taken = self.store.take_feed_lease(
+            self.state.feed_key, self.owner, now=rfc3339(now), until=rfc3339(until), body=body
+        )
+        if not taken:
+            self.busy(None)
+            return False
+        self.holding = True
+        return True
+
+    def busy(self, until: str | None) -> None:
+        self.summary.status = BUSY
+        held = f" (until {until} at the latest)" if until else ""
+        self.summary.error = f"another run is archiving this feed{held}; left to it"
+
+    def release(self) -> None:
+        """Forget the finished bodies and give the feed up (after the feed state is written)."""
+        if not self.holding and not self.settled:
+            return
+        try:
+            self.store.release_feed_lease(self.state.feed_key, self.owner, settled=self.settled)
+        except FeedArchiverError as exc:
+            # Harmless: the lease expires, and a finished body is found finished again.
+            self.summary.error = f"{self.summary.error or ''} {exc}".strip()
+
+
+def parse_feed(body: bytes, **options: Any) -> ParsedFeed:
+    """feed_archiver.parse.parse_feed, imported on first use.
+
+    It loads feedparser, which a run whose feed is unchanged never needs: the
+    Lambda's cold start skips it (benchmarks/figures/cold_start.py measures this).
+    """
+    from feed_archiver.parse import parse_feed as parse
+
+    return parse(body, **options)
+
+
+def _parse_rfc3339(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return text if len(text) <= _ERROR_CHARS else text[:_ERROR_CHARS] + "…"
 
 
 def _record_success(
@@ -218,6 +383,12 @@ def _record_success(
     state.next_attempt_after = None
 
 
+def backoff_seconds(settings: Settings, consecutive_failures: int) -> float:
+    """How long to wait after this many consecutive failures: doubling from the base, capped."""
+    doublings = min(max(consecutive_failures - 1, 0), _MAX_DOUBLINGS)
+    return float(min(settings.backoff_cap_seconds, settings.backoff_base_seconds * 2**doublings))
+
+
 def _record_failure(
     state: FeedState,
     summary: FeedSummary,
@@ -236,10 +407,7 @@ def _record_failure(
         return
     state.status = "failing"
     summary.status = FAILED
-    delay = min(
-        settings.backoff_cap_seconds,
-        settings.backoff_base_seconds * 2 ** (state.consecutive_failures - 1),
-    )
+    delay = backoff_seconds(settings, state.consecutive_failures)
     # 10% early, so a run on the schedule's own jitter is not skipped by a hair.
     retry_at = moment + timedelta(seconds=delay * 0.9)
     state.next_attempt_after = summary.next_attempt_after = rfc3339(retry_at)

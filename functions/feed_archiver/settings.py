@@ -37,6 +37,9 @@ class Settings:
     # Stop starting new work when less than this remains of the Lambda's time.
     deadline_margin_seconds: float = 30.0
     s3_concurrency: int = 16
+    # How long a run may hold a feed when it has no deadline of its own (the CLI); the
+    # Lambda holds it until its invocation ends. A crashed holder's lease simply expires.
+    lease_seconds: float = 900.0
 
 
 def _bool(value: str) -> bool:
@@ -98,4 +101,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_feeds: bool =
         backoff_cap_seconds=_number(env, "BACKOFF_CAP_SECONDS", 86400.0),
         deadline_margin_seconds=_number(env, "DEADLINE_MARGIN_SECONDS", 30.0),
         s3_concurrency=int(_number(env, "S3_CONCURRENCY", 16)),
+        lease_seconds=_number(env, "FEED_LEASE_SECONDS", 900.0),
     )

@@ -24,6 +24,8 @@ from feed_archiver.aws import describe_aws_error
 from feed_archiver.errors import StorageError
 
 MAX_TRANSACTION_ACTIONS = 100
+# DynamoDB's limit is 4 MB per transaction; the counter updates and key names need some room.
+MAX_TRANSACTION_BYTES = 3_500_000
 BATCH_GET_LIMIT = 100
 TRANSACTION_CONFLICT_RETRIES = 5
 
@@ -90,6 +92,60 @@ class IndexChange:
 class CommitResult:
     committed: list[str] = field(default_factory=list)
     conflicted: list[str] = field(default_factory=list)
+    # Keys of transactions that failed (throttled, refused...): not written, nothing counted.
+    failed: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+# A feed's unfinished bodies and its lease live in one record beside its state.
+# See docs/archive-format.md, "The write invariant".
+WORK_PK_PREFIX = "WORK#"
+WORK_SK = "WORK"
+_PENDING_BODIES = "pending_bodies"
+
+
+@dataclass(frozen=True)
+class PendingBody:
+    """A fetched body under raw/ that a run started archiving and has not finished."""
+
+    raw_key: str
+    seen_at: str  # the fetch time: first_seen/last_seen of what it adds
+    base_url: str  # the final URL it came from (resolves relative links)
+    content_type: str | None  # the response's Content-Type (decides the encoding)
+
+    def encode(self) -> str:
+        # Canonical JSON: the same body is the same set element, so settling removes it.
+        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def decode(cls, text: str) -> PendingBody:
+        data = json.loads(text)
+        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class FeedWork:
+    """What a feed's work record holds: bodies still owed to the index, and who holds the feed."""
+
+    pending: list[PendingBody]
+    lease_owner: str | None
+    lease_until: str | None
+
+    def held_by_another(self, owner: str, now: str) -> bool:
+        return bool(
+            self.lease_owner and self.lease_owner != owner and (self.lease_until or "") >= now
+        )
+
+
+def _work_key(feed: str) -> dict[str, str]:
+    return {fmt.PK: f"{WORK_PK_PREFIX}{feed}", fmt.SK: WORK_SK}
+
+
+def _names_and_values(values: dict[str, Any], *, with_bodies: bool) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"ExpressionAttributeValues": to_dynamo(values)}
+    if with_bodies:
+        kwargs["ExpressionAttributeNames"] = {"#b": _PENDING_BODIES}
+    return kwargs
 
 
 def _cells(record: dict[str, Any]) -> list[str]:
@@ -107,21 +163,37 @@ def counter_deltas(changes: Iterable[IndexChange]) -> dict[str, int]:
     return {cell: n for cell, n in sorted(deltas.items()) if n != 0}
 
 
+def _record_bytes(record: dict[str, Any]) -> int:
+    """About the size DynamoDB counts for a record (names and values, UTF-8)."""
+    return len(json.dumps(record, ensure_ascii=False, default=str).encode("utf-8"))
+
+
 def pack_transactions(changes: Sequence[IndexChange]) -> list[list[IndexChange]]:
-    """Greedily pack changes so each transaction's items plus distinct cells fit in 100 actions."""
+    """Greedily pack changes so each transaction's items plus distinct cells fit in 100
+    actions, and its records in DynamoDB's 4 MB per transaction."""
     batches: list[list[IndexChange]] = []
     current: list[IndexChange] = []
     cells: set[str] = set()
+    size = 0
     for change in changes:
         needed = set(_cells(change.new)) | (set(_cells(change.old)) if change.old else set())
-        if current and len(current) + 1 + len(cells | needed) > MAX_TRANSACTION_ACTIONS:
+        record_bytes = _record_bytes(change.new)
+        if current and (
+            len(current) + 1 + len(cells | needed) > MAX_TRANSACTION_ACTIONS
+            or size + record_bytes > MAX_TRANSACTION_BYTES
+        ):
             batches.append(current)
-            current, cells = [], set()
+            current, cells, size = [], set(), 0
         current.append(change)
         cells |= needed
+        size += record_bytes
     if current:
         batches.append(current)
     return batches
+
+
+class RawSnapshotMissing(StorageError):
+    """A raw/ snapshot no longer exists (the lifecycle rule expired it, or it was deleted)."""
 
 
 def _storage_error(action: str, exc: Exception) -> StorageError:
@@ -171,6 +243,105 @@ class Store:
     def list_feed_states(self) -> list[FeedState]:
         return [FeedState.from_record(r) for r in self._query_pk(fmt.FEED_PK)]
 
+    # --- a feed's unfinished work and its lease (crash, deadline and overlap safety) ----
+    def get_feed_state_and_work(self, feed_url: str) -> tuple[FeedState, FeedWork]:
+        """The feed's state, unfinished bodies and lease: one consistent BatchGetItem."""
+        feed = fmt.feed_key(feed_url)
+        state_key, work_key = fmt.feed_state_pk(feed), _work_key(feed)
+        request = {
+            self.table: {
+                "Keys": [to_dynamo(state_key), to_dynamo(work_key)],
+                "ConsistentRead": True,
+            }
+        }
+        found: dict[str, dict[str, Any]] = {}
+        for attempt in range(9):
+            try:
+                resp = self.ddb.batch_get_item(RequestItems=request)
+            except (ClientError, BotoCoreError) as exc:
+                raise _storage_error("reading the feed state", exc) from exc
+            for item in resp.get("Responses", {}).get(self.table, []):
+                record = from_dynamo(item)
+                found[record[fmt.PK]] = record
+            request = resp.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            time.sleep(min(2.0, 0.05 * 2**attempt))
+        else:
+            raise StorageError("reading the feed state: DynamoDB kept keys unprocessed")
+        state_record = found.get(fmt.FEED_PK)
+        state = FeedState.from_record(state_record) if state_record else FeedState.new(feed_url)
+        work = found.get(work_key[fmt.PK], {})
+        bodies = sorted(
+            (PendingBody.decode(e) for e in work.get(_PENDING_BODIES, ())),
+            key=lambda b: (b.seen_at, b.raw_key),
+        )
+        return state, FeedWork(bodies, work.get("lease_owner"), work.get("lease_until"))
+
+    def take_feed_lease(
+        self, feed: str, owner: str, *, now: str, until: str, body: PendingBody | None = None
+    ) -> bool:
+        """Hold the feed until `until` (RFC 3339) unless another owner holds it past `now`.
+
+        With `body`, also records it as unfinished, in the same write, before any of
+        its items is written. False when another run holds the feed.
+        """
+        expression = "SET lease_owner = :me, lease_until = :until"
+        values: dict[str, Any] = {":me": owner, ":until": until, ":now": now}
+        if body is not None:
+            expression += " ADD #b :b"
+            values[":b"] = {body.encode()}
+        try:
+            self.ddb.update_item(
+                TableName=self.table,
+                Key=to_dynamo(_work_key(feed)),
+                UpdateExpression=expression,
+                ConditionExpression=(
+                    "attribute_not_exists(lease_until) OR lease_until < :now OR lease_owner = :me"
+                ),
+                **_names_and_values(values, with_bodies=body is not None),
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise _storage_error("taking the feed's lease", exc) from exc
+        except BotoCoreError as exc:
+            raise _storage_error("taking the feed's lease", exc) from exc
+        return True
+
+    def release_feed_lease(
+        self, feed: str, owner: str, *, settled: Sequence[PendingBody] = ()
+    ) -> None:
+        """Forget the `settled` bodies (every item committed) and give the lease up.
+
+        Bodies are removed by set arithmetic, so it is safe even when the lease was
+        lost to another run meanwhile; then only the bodies are removed.
+        """
+        done = {b.encode() for b in settled}
+        forget = " DELETE #b :b" if done else ""
+        values: dict[str, Any] = {":me": owner, **({":b": done} if done else {})}
+        try:
+            try:
+                self.ddb.update_item(
+                    TableName=self.table,
+                    Key=to_dynamo(_work_key(feed)),
+                    UpdateExpression="REMOVE lease_owner, lease_until" + forget,
+                    ConditionExpression="lease_owner = :me",
+                    **_names_and_values(values, with_bodies=bool(done)),
+                )
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code")
+                if code != "ConditionalCheckFailedException" or not done:
+                    raise
+                self.ddb.update_item(
+                    TableName=self.table,
+                    Key=to_dynamo(_work_key(feed)),
+                    UpdateExpression="DELETE #b :b",
+                    **_names_and_values({":b": done}, with_bodies=True),
+                )
+        except (ClientError, BotoCoreError) as exc:
+            raise _storage_error("settling the feed's unfinished work", exc) from exc
+
     # --- item index -----------------------------------------------------------
     def get_index_records(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Index records by item key, read consistently in batches of 100."""
@@ -212,7 +383,14 @@ class Store:
         result = CommitResult()
         for batch in pack_transactions(changes):
             keys = [c.new["key"] for c in batch]
-            if self._transact(batch):
+            try:
+                done = self._transact(batch)
+            except StorageError as exc:
+                # Nothing of this batch was written; the batches before it were and stay counted.
+                result.failed.extend(keys)
+                result.errors.append(str(exc))
+                continue
+            if done:
                 result.committed.extend(keys)
             else:
                 result.conflicted.extend(keys)
@@ -227,6 +405,12 @@ class Store:
             else:
                 put["ConditionExpression"] = "revision = :rev"
                 put["ExpressionAttributeValues"] = {":rev": {"N": str(change.old["revision"])}}
+                version = change.old.get("s3_version_id")
+                if isinstance(version, str):
+                    # Also the S3 version read: a re-store of the acknowledged document
+                    # (same revision) must not cross another one.
+                    put["ConditionExpression"] += " AND s3_version_id = :ver"
+                    put["ExpressionAttributeValues"][":ver"] = {"S": version}
             actions.append({"Put": put})
         for cell, delta in counter_deltas(batch).items():
             actions.append(
@@ -381,7 +565,11 @@ class Store:
     def get_raw(self, key: str) -> bytes:
         try:
             data: bytes = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-        except (ClientError, BotoCoreError) as exc:
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise RawSnapshotMissing(f"{key} is gone (expired or deleted)") from exc
+            raise _storage_error(f"reading {key}", exc) from exc
+        except BotoCoreError as exc:
             raise _storage_error(f"reading {key}", exc) from exc
         return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
 
