@@ -28,6 +28,7 @@ dashboard: setup ## the dashboard against a deployed stack (ARCHIVE_BUCKET, ARCH
 
 test: setup lint ## everything CI checks: lint, types, all tests (browser included when Chromium is there), SAM checks, quick benchmark
 	$(RUN) pytest
+	$(RUN) python scripts/reliability_table.py
 	bash infra/sam-checks.sh
 	$(RUN) python -m benchmarks --quick
 

@@ -72,3 +72,19 @@ def months_spanned(items: int) -> int:
     step = SPAN / max(items, 1)
     months = {(seed.newest - step * i).strftime("%Y-%m") for i in range(items)}
     return len(months)
+
+
+def seed_with_one_new_item() -> bytes:
+    """The seed feed as it would look an hour later: one new item on top, the ten below.
+
+    The new item repeats the seed's newest one with its own link and a later date.
+    """
+    seed = seed_feed()
+    block = seed.items[0]
+    link = _LINK.search(block)
+    if link:
+        fresh = f"<link>{link.group(1).rstrip('/')}-next/</link>"
+        block = block[: link.start()] + fresh + block[link.end() :]
+    when = seed.newest + timedelta(hours=1)
+    block = _DATE.sub(f"<pubDate>{format_datetime(when)}</pubDate>", block, 1)
+    return (seed.head + block + "".join(seed.items) + seed.tail).encode("utf-8")

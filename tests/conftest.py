@@ -16,7 +16,7 @@ from feed_archiver.settings import FetchOptions, Settings
 from feed_archiver.stack import create_bucket, create_table, load_template
 from feed_archiver.store import Store
 
-pytest_plugins = ["tests.httpserver"]
+pytest_plugins = ["tests.httpserver", "tests.reliability_plugin"]
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"

@@ -32,6 +32,7 @@ FUNCTION_ACTIONS = frozenset(
         "logs:CreateLogStream",
         "logs:PutLogEvents",
         "s3:GetObject",
+        "s3:GetObjectVersion",
         "s3:PutObject",
         "s3:ListBucket",
         "dynamodb:GetItem",

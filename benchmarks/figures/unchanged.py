@@ -1,7 +1,8 @@
-"""Figure 1: the second run over the seed feed, when nothing changed.
+"""Figure 1: the second run over the seed feed, when nothing changed (and, for scale,
+when one new item appeared).
 
-The physical limit is one conditional HTTP request, one read of the feed
-state, and (to record the attempt) one write of it.
+The physical limit of an unchanged run is one conditional HTTP request, one
+read of the feed state, and (to record the attempt) one write of it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 
 from benchmarks.aws import bench_settings, moto_archive
 from benchmarks.counting import counting_feedparser
-from benchmarks.feeds import seed_bytes
+from benchmarks.feeds import seed_bytes, seed_with_one_new_item
 from benchmarks.naive import naive_archive
 from benchmarks.report import Row
 from benchmarks.sizes import Sizes
@@ -34,30 +35,36 @@ class SecondRun:
     http_status: int | None = None
 
 
-def _serve(server: FeedServer, honour: bool) -> str:
+def _serve(server: FeedServer, honour: bool, *, changed: bool = False) -> str:
     reply = Reply(
-        body=seed_bytes(),
-        etag='"seed-v1"',
-        last_modified="Tue, 16 Jul 2019 13:32:30 GMT",
+        body=seed_with_one_new_item() if changed else seed_bytes(),
+        etag='"seed-v2"' if changed else '"seed-v1"',
+        last_modified="Tue, 16 Jul 2019 14:32:30 GMT"
+        if changed
+        else "Tue, 16 Jul 2019 13:32:30 GMT",
         honour_validators=honour,
     )
     return server.route("/feed.xml", reply)
 
 
-def ours_second_run(honour: bool) -> SecondRun:
-    """Archive the seed, then measure a second run of the archiver over the same feed."""
+def ours_second_run(honour: bool, *, changed: bool = False) -> SecondRun:
+    """Archive the seed, then measure a second run of the archiver (over one more item if `changed`)."""
     with FeedServer() as server, moto_archive() as archive:
         url = _serve(server, honour)
         settings = bench_settings(url)
         first = archive_feed(archive.store, settings, url)
         if first.items_new != 10:
             raise RuntimeError(f"the first run archived {first.items_new} items, not 10: {first}")
+        if changed:
+            _serve(server, honour, changed=True)
         archive.meter.reset()
         before = len(server.requests())
         with counting_feedparser() as feedparser_calls:
             started = time.perf_counter()
             second = archive_feed(archive.store, settings, url)
             seconds = time.perf_counter() - started
+        if second.items_new != (1 if changed else 0):
+            raise RuntimeError(f"the second run archived {second.items_new} new items: {second}")
         requests = server.requests()[before:]
         return SecondRun(
             http_requests=len(requests),
@@ -70,10 +77,12 @@ def ours_second_run(honour: bool) -> SecondRun:
         )
 
 
-def naive_second_run(honour: bool) -> SecondRun:
+def naive_second_run(honour: bool, *, changed: bool = False) -> SecondRun:
     with FeedServer() as server, moto_archive() as archive:
         url = _serve(server, honour)
         naive_archive(url, archive.s3, archive.dynamodb)
+        if changed:
+            _serve(server, honour, changed=True)
         archive.meter.reset()
         before = len(server.requests())
         with counting_feedparser() as feedparser_calls:
@@ -112,4 +121,16 @@ def unchanged_run(sizes: Sizes) -> list[Row]:
             Row(figure, "wall time, moto", ours.seconds * 1000, "ms", naive.seconds * 1000,
                 "naive"),
         ]  # fmt: skip
-    return rows
+    return rows + _one_new_item()
+
+
+def _one_new_item() -> list[Row]:
+    """For scale: the run after one item was added, as most changed runs look."""
+    ours, naive = ours_second_run(True, changed=True), naive_second_run(True, changed=True)
+    figure = "Changed run, one new item on top of the seed's ten"
+    return [
+        Row(figure, "HTTP requests", ours.http_requests, "", naive.http_requests, "naive"),
+        Row(figure, "AWS requests", ours.aws_requests, "", naive.aws_requests, "naive"),
+        Row(figure, "AWS writes", ours.aws_writes, "", naive.aws_writes, "naive"),
+        Row(figure, "wall time, moto", ours.seconds * 1000, "ms", naive.seconds * 1000, "naive"),
+    ]
