@@ -103,12 +103,13 @@ def sidebar(archive: Archive) -> Filters:
         regions = st.multiselect(
             "Regions", archive.regions, key="regions", placeholder="All regions"
         )
-        feeds: list[str | None] = [None, *archive.feed_keys]
-        _remember("feed", feeds, None)
+        # "" rather than None for "all": Streamlit shows a None choice as an empty placeholder.
+        feeds = ["", *archive.feed_keys]
+        _remember("feed", feeds, "")
         feed = st.selectbox(
             "Feed",
             feeds,
-            format_func=lambda k: "All feeds" if k is None else archive.feed_url(k),
+            format_func=lambda k: archive.feed_url(k) if k else "All feeds",
             key="feed",
         )
         search = st.text_input("Search titles", key="search", placeholder="words in the title")
@@ -122,7 +123,7 @@ def sidebar(archive: Archive) -> Filters:
         month_to=month_to,
         categories=tuple(categories),
         regions=tuple(regions),
-        feed=feed,
+        feed=feed or None,
         search=search.strip(),
     )
 

@@ -11,12 +11,20 @@ from __future__ import annotations
 
 def main() -> None:
     """Import the dashboard's modules (not app.py: that would render), then hand over to Streamlit."""
+    import logging
+
     import altair  # noqa: F401
     import pandas  # noqa: F401
     import pyarrow  # noqa: F401 - Streamlit's dataframe serialisation
     from streamlit.web.cli import main as streamlit
 
+    # Decorating with st.cache_data outside a running app warns "No runtime found": expected here.
+    caching_log = logging.getLogger("streamlit.runtime.caching.cache_data_api")
+    level = caching_log.level
+    caching_log.setLevel(logging.ERROR)
     from dashboard import cache, charts, data, frames  # noqa: F401
+
+    caching_log.setLevel(level)
 
     streamlit(prog_name="streamlit")
 

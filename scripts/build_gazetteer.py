@@ -39,21 +39,12 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "functions"))
 
+from feed_archiver.tag import REGIONS as ICMPD_REGIONS  # noqa: E402
 from feed_archiver.tag_matcher import term_key  # noqa: E402
 
 ADDITIONS = ROOT / "scripts" / "gazetteer_additions.yaml"
 OUTPUT = ROOT / "functions" / "feed_archiver" / "data" / "gazetteer.json"
 FORMAT = 1
-ICMPD_REGIONS = (
-    "Africa",
-    "Mediterranean and Middle East",
-    "Silk Routes",
-    "Eastern Europe and Central Asia",
-    "Western Balkans and Türkiye",
-    "Europe",
-    "Americas",
-    "Asia and Pacific",
-)
 _NO_PLURAL = re.compile(r"(ese|sh|ch|ss|s|x|z)$")
 
 
