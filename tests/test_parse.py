@@ -821,3 +821,13 @@ def test_an_exception_inside_feedparser_becomes_a_parse_error(
     # When a body is parsed / Then the run sees the documented error, not a crash
     with pytest.raises(FeedParseError, match="feedparser failed: RecursionError"):
         parse_feed(FIXTURE.read_bytes())
+
+
+def test_text_xml_without_charset_lets_the_xml_declaration_decide() -> None:
+    # Given a clean UTF-8 feed served as text/xml with no charset (RFC 7303: the declaration decides)
+    body = FIXTURE.read_bytes()
+    # When it is parsed
+    feed = parse_feed(body, headers={"Content-Type": "text/xml"}, now=NOW)
+    # Then no encoding error is recorded and the non-ASCII text is intact
+    assert feed.error is None
+    assert any("Kızılay" in e.content_text for e in feed.entries)

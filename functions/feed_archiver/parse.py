@@ -118,6 +118,11 @@ def _response_headers(headers: Mapping[str, str] | None, base_url: str) -> dict[
     # Without a Content-Type feedparser assumes ISO-8859-1 (RFC 2616) and flags
     # the feed; as for a local file, let the XML declaration decide (UTF-8 by default).
     lowered.setdefault("content-type", "application/xml")
+    # feedparser still follows RFC 3023 (text/xml without a charset is US-ASCII) and
+    # flags clean UTF-8 feeds; RFC 7303, which replaced it, lets the XML declaration decide.
+    media_type, _, params = lowered["content-type"].partition(";")
+    if media_type.strip().lower() == "text/xml" and "charset" not in params.lower():
+        lowered["content-type"] = "application/xml" + (f";{params}" if params else "")
     return lowered
 
 
