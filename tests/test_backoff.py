@@ -17,7 +17,7 @@ from feed_archiver import handler as handler_module
 from feed_archiver.run import run_feeds
 from feed_archiver.settings import Settings, load_settings
 from feed_archiver.store import FeedState, Store
-from tests.conftest import BUCKET, TABLE, CallCounter
+from tests.conftest import BUCKET, SEED_XML, TABLE, CallCounter
 from tests.faults import FakeLambdaContext
 from tests.hardening import BACKOFF, SEED_BODY, Clock, assert_archive_exact, reliability
 from tests.httpserver import FeedServer, Reply
@@ -268,3 +268,32 @@ def test_410_gone_marks_the_feed_inactive_for_good(
         assert (again.status, again.error) == ("inactive", feed["error"])
     assert len(feed_server.requests("/gone")) == 1
     assert calls.writes == 0
+
+
+def test_reactivate_brings_an_inactive_feed_back(
+    store: Store,
+    no_retries: Settings,
+    feed_server: FeedServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from feed_archiver.cli import main as cli
+
+    # Given a feed marked inactive by a 410 that later comes back
+    url = feed_server.route("/back", Reply(status=410, body=b"gone"))
+    run_feeds(store, no_retries, [url])
+    assert store.get_feed_state(url).status == "inactive"
+    feed_server.serve_file(SEED_XML, "/back")
+    monkeypatch.setenv("ARCHIVE_BUCKET", BUCKET)
+    monkeypatch.setenv("ARCHIVE_TABLE", TABLE)
+    # When a person reactivates it
+    assert cli(["reactivate", url]) == 0
+    assert "was inactive" in capsys.readouterr().out
+    # Then the next run fetches and archives it, and `feeds` lists it as ok
+    (feed,) = run_feeds(store, no_retries, [url]).feeds
+    assert (feed.status, feed.items_new) == ("ok", 10)
+    assert cli(["feeds"]) == 0
+    assert capsys.readouterr().out.startswith(f"ok           {url}")
+    # And an unknown feed is one clear error
+    assert cli(["reactivate", "https://example.org/never"]) == 2
+    assert "nothing to reactivate" in capsys.readouterr().err

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from feed_archiver.errors import FeedArchiverError
+from feed_archiver.errors import ConfigError, FeedArchiverError
 from feed_archiver.settings import Settings, load_settings, parse_feed_urls
 from feed_archiver.store import Store
 
@@ -86,6 +86,35 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
+def cmd_feeds(args: argparse.Namespace) -> int:
+    states = _store(_settings(args)).list_feed_states()
+    if not states:
+        print("no feed has been archived yet")
+    for state in states:
+        line = f"{state.status:<12} {state.feed_url}  last success: {state.last_success or 'never'}"
+        if state.consecutive_failures:
+            line += f"  failures: {state.consecutive_failures}, next attempt after {state.next_attempt_after}"
+        print(line)
+        if state.last_error:
+            print(f"{'':<12} last error: {state.last_error}")
+    return EXIT_OK
+
+
+def cmd_reactivate(args: argparse.Namespace) -> int:
+    """Clear a feed's inactive mark (410 Gone) and its back-off, so the next run tries it."""
+    store = _store(_settings(args))
+    state = store.get_feed_state(args.url)
+    if state.status == "never":
+        raise ConfigError(f"no state is stored for {args.url}: nothing to reactivate")
+    previous = state.status
+    # Failures stay counted until a success resets them; only the wait and the mark go.
+    state.status = "failing" if state.consecutive_failures else "ok"
+    state.next_attempt_after = None
+    store.put_feed_state(state)
+    print(f"{args.url}: was {previous}; the next run will fetch it")
+    return EXIT_OK
+
+
 Command = Callable[[argparse.Namespace], int]
 
 
@@ -125,6 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--format", choices=("table", "json"), default="table")
 
     add("verify", cmd_verify, "recount from the S3 documents and compare with index and counts")
+    add("feeds", cmd_feeds, "list every archived feed with its status, last success and last error")
+    reactivate = add(
+        "reactivate", cmd_reactivate, "clear a feed's inactive mark (410 Gone) and its back-off"
+    )
+    reactivate.add_argument("url", help="the feed URL, as configured")
     _add_extra_commands(add)
     return parser
 
