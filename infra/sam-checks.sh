@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks of the SAM stack: `sam validate`, `sam validate --lint`, `cfn-lint`, a real `sam build`
 # (no Docker), the size of the built function artifact, and an import of the handler from that
-# artifact with only what Lambda adds to it (boto3 and the Powertools layer).
+# artifact with only what Lambda adds to it (boto3 and the Powertools layer), and the
+# archiver's own tests run again on the function's Python version.
 #
 # Needs only uv and network access to PyPI. The SAM CLI runs in its own uv tool environment,
 # so its pins never meet the project's; cfn-lint is the project's locked one. `sam build`
@@ -162,5 +163,13 @@ assert callable(handler.lambda_handler), "feed_archiver.handler.lambda_handler i
 print("feed_archiver.handler.lambda_handler imports from the artifact")
 ' "$artifact"
 )
+
+# The rest of the suite runs on the development Python (3.11); the code the function
+# runs is tested again here on the function's own runtime version.
+log "the archiver's tests on the function's Python ($runtime)"
+UV_PROJECT_ENVIRONMENT="$build_root/venv-$want" uv run --locked --quiet --python "$python_bin" \
+    pytest -q -p no:cacheprovider \
+    tests/test_end_to_end.py tests/test_store.py tests/test_fetch.py tests/test_parse.py \
+    tests/test_identity.py tests/test_text.py tests/test_tag.py
 
 log "SAM checks passed"
