@@ -20,11 +20,13 @@ from feed_archiver.store import Store
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-def _store(settings: Settings) -> Store:
+def store_for(settings: Settings) -> Store:
+    """The archive the settings name (clients built from the standard AWS variables)."""
     return Store(settings.archive_bucket, settings.archive_table)
 
 
-def _settings(args: argparse.Namespace, *, require_feeds: bool = False) -> Settings:
+def settings_from(args: argparse.Namespace, *, require_feeds: bool = False) -> Settings:
+    """Settings from the environment, with the command's --allow-private-networks applied."""
     env = dict(os.environ)
     if getattr(args, "allow_private_networks", False):
         env["ALLOW_PRIVATE_NETWORKS"] = "1"
@@ -35,7 +37,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     from feed_archiver.aws import make_clients
     from feed_archiver.stack import create_bucket, create_table, find_template, load_template
 
-    settings = _settings(args)
+    settings = settings_from(args)
     template = load_template(Path(args.template) if args.template else find_template())
     clients = make_clients()
     made_bucket = create_bucket(clients.s3, settings.archive_bucket, template)
@@ -51,9 +53,9 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from feed_archiver.run import run_feeds
 
-    settings = _settings(args, require_feeds=not args.feed)
+    settings = settings_from(args, require_feeds=not args.feed)
     feeds = parse_feed_urls(",".join(args.feed)) if args.feed else settings.feed_urls
-    summary = run_feeds(_store(settings), settings, feeds, force=args.force)
+    summary = run_feeds(store_for(settings), settings, feeds, force=args.force)
     print(json.dumps(summary.as_dict(), indent=2, ensure_ascii=False))
     return EXIT_FAILED if summary.failed else EXIT_OK
 
@@ -61,7 +63,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_stats(args: argparse.Namespace) -> int:
     from feed_archiver.aggregates import parse_cells, stats_from_cells
 
-    stats = stats_from_cells(parse_cells(_store(_settings(args)).read_cells()))
+    stats = stats_from_cells(parse_cells(store_for(settings_from(args)).read_cells()))
     if args.format == "json":
         print(json.dumps(stats.as_dict(), indent=2, ensure_ascii=False))
         return EXIT_OK
@@ -81,13 +83,13 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from feed_archiver.verify import verify
 
-    report = verify(_store(_settings(args)))
+    report = verify(store_for(settings_from(args)))
     print("\n".join(report.lines()))
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
 def cmd_feeds(args: argparse.Namespace) -> int:
-    states = _store(_settings(args)).list_feed_states()
+    states = store_for(settings_from(args)).list_feed_states()
     if not states:
         print("no feed has been archived yet")
     for state in states:
@@ -102,7 +104,7 @@ def cmd_feeds(args: argparse.Namespace) -> int:
 
 def cmd_reactivate(args: argparse.Namespace) -> int:
     """Clear a feed's inactive mark (410 Gone) and its back-off, so the next run tries it."""
-    store = _store(_settings(args))
+    store = store_for(settings_from(args))
     state = store.get_feed_state(args.url)
     if state.status == "never":
         raise ConfigError(f"no state is stored for {args.url}: nothing to reactivate")

@@ -13,8 +13,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from feed_archiver.settings import Settings, check_feed_url, load_settings
-from feed_archiver.store import Store
+from feed_archiver.cli import settings_from, store_for
+from feed_archiver.settings import check_feed_url
 
 if TYPE_CHECKING:
     from feed_archiver.history import HistoryTally
@@ -74,17 +74,6 @@ def _common(parser: argparse.ArgumentParser, *, dry_run_help: str = "write nothi
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    env = dict(os.environ)
-    if getattr(args, "allow_private_networks", False):
-        env["ALLOW_PRIVATE_NETWORKS"] = "1"
-    return load_settings(env, require_feeds=False)
-
-
-def _store(settings: Settings) -> Store:
-    return Store(settings.archive_bucket, settings.archive_table)
-
-
 def counted_feed(given: str | None, configured: Sequence[str]) -> str:
     """The feed imported items count under: --feed-url, else the only URL in FEED_URLS."""
     from feed_archiver.history import HistoryError
@@ -109,10 +98,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     from feed_archiver.history import terminal_progress
     from feed_archiver.history_import import import_files
 
-    settings = _settings(args)
+    settings = settings_from(args)
     feed_url = counted_feed(args.feed_url, settings.feed_urls)
     tally = import_files(
-        _store(settings),
+        store_for(settings),
         args.paths,
         feed_url=feed_url,
         max_bytes=settings.fetch.max_bytes,
@@ -127,9 +116,9 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
     from feed_archiver.history import terminal_progress
     from feed_archiver.reprocess import reprocess
 
-    settings = _settings(args)
+    settings = settings_from(args)
     tally = reprocess(
-        _store(settings),
+        store_for(settings),
         configured_feeds=settings.feed_urls,
         only_feed=check_feed_url(args.feed) if args.feed else None,
         dry_run=args.dry_run,
@@ -143,9 +132,9 @@ def cmd_retag(args: argparse.Namespace) -> int:
     from feed_archiver.history import terminal_progress
     from feed_archiver.retag import retag
 
-    settings = _settings(args)
+    settings = settings_from(args)
     report = retag(
-        _store(settings),
+        store_for(settings),
         dry_run=args.dry_run,
         pool_size=settings.s3_concurrency,
         progress=terminal_progress(quiet=args.quiet),
@@ -159,10 +148,10 @@ def cmd_backfill_wayback(args: argparse.Namespace) -> int:
     from feed_archiver.history import terminal_progress
     from feed_archiver.wayback import month_param, wayback_options
 
-    settings = _settings(args)
+    settings = settings_from(args)
     feed = check_feed_url(args.feed)
     report = backfill_wayback(
-        _store(settings),
+        store_for(settings),
         feed,
         count_as=check_feed_url(args.feed_url) if args.feed_url else None,
         options=wayback_options(
