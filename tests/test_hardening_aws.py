@@ -605,3 +605,22 @@ def test_transactions_are_packed_under_dynamodb_s_4_mb_limit() -> None:
         assert sum(len(json.dumps(c.new, ensure_ascii=False).encode()) for c in batch) <= (
             MAX_TRANSACTION_BYTES
         )
+
+
+def test_a_storage_failure_does_not_make_the_feed_wait(
+    store: Store, settings: Settings, seed_url: str, faults: Faults
+) -> None:
+    # Given S3 refusing every write during a run
+    faults.fail("PutObject", on=set(range(1, 50)), code="InternalError")
+    clock = Clock()
+    first = run(store, settings, seed_url, clock)
+    assert first.status == "failed" and "InternalError" in (first.error or "")
+    # Then the failure is counted, but the feed is not put on back-off: it was not its fault
+    state = store.get_feed_state(seed_url)
+    assert (state.consecutive_failures, state.next_attempt_after) == (1, None)
+    # And a run five minutes later, with S3 back, archives everything
+    faults.clear()
+    clock.advance(minutes=5)
+    second = run(store, settings, seed_url, clock)
+    assert (second.status, second.items_new) == ("ok", 10)
+    assert_archive_exact(store, count=10)

@@ -14,7 +14,7 @@ from feed_archiver.archive import archive_entries
 from feed_archiver.cli import main
 from feed_archiver.errors import StorageError
 from feed_archiver.parse import parse_feed
-from feed_archiver.retag import feed_categories, retag
+from feed_archiver.retag import retag
 from feed_archiver.stack import create_bucket, create_table
 from feed_archiver.store import Store
 from feed_archiver.verify import verify
@@ -182,24 +182,23 @@ def test_retag_with_an_unchanged_tagger_has_nothing_to_do(store: Store, calls: C
     assert calls.writes == 0
 
 
-@pytest.mark.parametrize(
-    ("title", "category", "headline", "expected"),
-    [
-        # The title prefix gave the category: derive it from the title again
-        ("Expert voice: Migration", "Expert Voice", "Migration", ()),
-        # A <category> element gave it (the title has no prefix): keep it
-        ("Migration in 2019", "Event", "Migration in 2019", ("Event",)),
-        # An element that disagreed with the prefix: the whole title stayed the headline
-        ("Update: Migration", "Event", "Update: Migration", ("Event",)),
-        # Nothing gave a category
-        ("Migration in 2019", "Uncategorised", "Migration in 2019", ()),
-    ],
-)
-def test_the_feed_category_is_recovered_from_what_the_document_keeps(
-    title: str, category: str, headline: str, expected: tuple[str, ...]
+def test_retag_tags_again_with_the_feeds_own_category_values(
+    store: Store, new_tagger: Callable[[], None]
 ) -> None:
-    document = {"title": title, "category": category, "headline": headline}
-    assert feed_categories(document) == expected
+    # Given an item whose <category> element says "events" while its title has a prefix
+    body = SEED_XML.read_bytes().replace(
+        b"<pubDate>Tue, 16 Jul 2019", b"<category>events</category><pubDate>Tue, 16 Jul 2019", 1
+    )
+    entries = parse_feed(body, base_url=FEED_URL).entries
+    archive_entries(store, entries, feed_url=FEED_URL, seen_at=SEEN_AT)
+    (key,) = [k for k, t in tags_by_key(store).items() if t["category"] == "Event"]
+    # Then the document keeps the element's value as the feed gave it
+    assert store.get_document(key)["feed_categories"] == ["events"]
+    # When the tagging data changes and the archive is re-tagged
+    new_tagger()
+    assert retag(store).errors == []
+    # Then the element still decides the category, not the title prefix
+    assert tags_by_key(store)[key]["category"] == "Event"
 
 
 def test_the_command_line_prints_the_changes(

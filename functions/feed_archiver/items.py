@@ -58,6 +58,7 @@ def build_document(
         "title": entry.title,
         "headline": tags.headline,
         "category": tags.category,
+        "feed_categories": list(entry.categories),
         "published": published,
         "date_estimated": published is None,
         "month": month,

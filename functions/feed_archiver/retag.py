@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from feed_archiver.archive import Pending, write_planned
-from feed_archiver.archive_format import UNCATEGORISED
 from feed_archiver.errors import FeedArchiverError
 from feed_archiver.history import ProgressFactory, no_progress
 from feed_archiver.store import Store
@@ -74,22 +73,6 @@ class RetagReport:
             lines.append(f"  headline: {self.headlines} changed")
         lines += [f"  error: {e}" for e in self.errors]
         return lines
-
-
-def feed_categories(document: dict[str, Any]) -> tuple[str, ...]:
-    """The <category> values to tag with again, as far as the document can tell.
-
-    The document keeps only the resulting category. An element value always
-    wins over the title prefix, and the prefix is stripped from the headline
-    only when it gave (or agreed with) the category; so a category with the
-    whole title as headline came from an element, and any other came from
-    the title (or agreed with it) and is derived again from the title.
-    """
-    category = document["category"]
-    whole_title = " ".join(document["title"].split())
-    if category != UNCATEGORISED and document["headline"] == whole_title:
-        return (category,)
-    return ()
 
 
 def retag_document(document: dict[str, Any], tags: Tags, version: str) -> dict[str, Any]:
@@ -173,7 +156,7 @@ class _Planner:
     @staticmethod
     def _tags(document: dict[str, Any]) -> Tags:
         text = f"{document['summary']}\n\n{document['content_text']}"
-        return tag(document["title"], text, feed_categories(document))
+        return tag(document["title"], text, document["feed_categories"])
 
 
 def retag(

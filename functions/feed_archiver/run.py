@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from feed_archiver.archive import ArchiveOutcome, archive_entries
 from feed_archiver.archive_format import sha256_hex
-from feed_archiver.errors import FeedArchiverError, FeedParseError, FetchError
+from feed_archiver.errors import FeedArchiverError, FeedParseError, FetchError, StorageError
 from feed_archiver.fetch import Validators, fetch_feed
 from feed_archiver.items import rfc3339
 from feed_archiver.settings import Settings
@@ -172,6 +172,9 @@ def archive_feed(
     except FetchError as exc:
         summary.http_status = exc.status
         _record_failure(state, summary, settings, moment, str(exc), gone=exc.gone)
+    except StorageError as exc:
+        # Our storage failed, not the feed: count it, but do not make the feed wait.
+        _record_failure(state, summary, settings, moment, str(exc), backoff=False)
     except FeedArchiverError as exc:
         _record_failure(state, summary, settings, moment, str(exc))
     except Exception as exc:
@@ -305,7 +308,7 @@ class _FeedRun:
         state, summary = self.state, self.summary
         if outcome.errors:
             error = f"{len(outcome.errors)} item writes failed; first: {outcome.errors[0]}"
-            _record_failure(state, summary, self.settings, self.moment, error)
+            _record_failure(state, summary, self.settings, self.moment, error, backoff=False)
             summary.status = PARTIAL
         else:
             summary.status = DEFERRED
@@ -397,7 +400,9 @@ def _record_failure(
     error: str,
     *,
     gone: bool = False,
+    backoff: bool = True,
 ) -> None:
+    """Count a failure; back off (the feed's fault) unless `backoff` is false (ours)."""
     state.consecutive_failures += 1
     state.failing_since = state.failing_since or rfc3339(moment)
     state.last_error = summary.error = error
@@ -407,6 +412,9 @@ def _record_failure(
         return
     state.status = "failing"
     summary.status = FAILED
+    if not backoff:
+        state.next_attempt_after = summary.next_attempt_after = None
+        return
     delay = backoff_seconds(settings, state.consecutive_failures)
     # 10% early, so a run on the schedule's own jitter is not skipped by a hair.
     retry_at = moment + timedelta(seconds=delay * 0.9)
