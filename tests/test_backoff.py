@@ -297,3 +297,21 @@ def test_reactivate_brings_an_inactive_feed_back(
     # And an unknown feed is one clear error
     assert cli(["reactivate", "https://example.org/never"]) == 2
     assert "nothing to reactivate" in capsys.readouterr().err
+
+
+def test_a_longer_retry_after_is_honoured_by_the_back_off(
+    store: Store, no_retries: Settings, feed_server: FeedServer
+) -> None:
+    # Given a feed answering 429 with Retry-After: two hours (longer than the first back-off)
+    url = feed_server.route("/slow-down", Reply(status=429, headers={"Retry-After": "7200"}))
+    clock = Clock()
+    # When it fails once
+    (feed,) = run_feeds(store, no_retries, [url], now=clock).feeds
+    assert feed.status == "failed"
+    # Then the next attempt waits the two hours the server asked for
+    assert hours_until(store.get_feed_state(url), clock()) == 2.0
+    # And a run one hour later leaves it alone, without a request
+    clock.advance(hours=1)
+    (later,) = run_feeds(store, no_retries, [url], now=clock).feeds
+    assert later.status == "backing_off"
+    assert len(feed_server.requests("/slow-down")) == 1

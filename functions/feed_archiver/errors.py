@@ -15,13 +15,22 @@ class FetchError(FeedArchiverError):
     """The feed could not be fetched.
 
     `status` is the last HTTP status when there was one; `gone` is true for
-    410 Gone, which marks a feed inactive.
+    410 Gone, which marks a feed inactive; `retry_after` is the wait in seconds
+    the server asked for (Retry-After), when it did.
     """
 
-    def __init__(self, message: str, *, status: int | None = None, gone: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        gone: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.gone = gone
+        self.retry_after = retry_after
 
 
 class BlockedAddressError(FetchError):

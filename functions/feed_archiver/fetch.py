@@ -117,16 +117,22 @@ def _wait_before_retry(
         raise FetchError(f"HTTP 410 Gone from {url}", status=status, gone=True)
     if status != 429 and not 500 <= status <= 599:
         raise FetchError(f"HTTP {status} from {url}", status=status)
+    retry_after = headers.get("retry-after")
+    # What the server asked for, uncapped: the run's back-off honours it.
+    asked = _parse_retry_after(retry_after) if retry_after else None
     if retries >= options.max_retries:
         raise FetchError(
-            f"HTTP {status} from {url} (gave up after {attempts} attempts)", status=status
+            f"HTTP {status} from {url} (gave up after {attempts} attempts)",
+            status=status,
+            retry_after=asked,
         )
-    wait = _retry_wait(headers.get("retry-after"), retries, options.retry_after_cap)
+    wait = _retry_wait(retry_after, retries, options.retry_after_cap)
     if wait >= deadline.remaining():
         raise FetchError(
             f"HTTP {status} from {url}; waiting {seconds_text(wait)} s to retry "
             f"would pass the {seconds_text(deadline.seconds)} s deadline",
             status=status,
+            retry_after=asked,
         )
     return wait
 

@@ -171,7 +171,9 @@ def archive_feed(
             job.busy(work.lease_until)
     except FetchError as exc:
         summary.http_status = exc.status
-        _record_failure(state, summary, settings, moment, str(exc), gone=exc.gone)
+        _record_failure(
+            state, summary, settings, moment, str(exc), gone=exc.gone, retry_after=exc.retry_after
+        )
     except StorageError as exc:
         # Our storage failed, not the feed: count it, but do not make the feed wait.
         _record_failure(state, summary, settings, moment, str(exc), backoff=False)
@@ -401,6 +403,7 @@ def _record_failure(
     *,
     gone: bool = False,
     backoff: bool = True,
+    retry_after: float | None = None,
 ) -> None:
     """Count a failure; back off (the feed's fault) unless `backoff` is false (ours)."""
     state.consecutive_failures += 1
@@ -418,4 +421,8 @@ def _record_failure(
     delay = backoff_seconds(settings, state.consecutive_failures)
     # 10% early, so a run on the schedule's own jitter is not skipped by a hair.
     retry_at = moment + timedelta(seconds=delay * 0.9)
+    if retry_after:
+        # A server that asked for a longer wait (Retry-After) gets it, up to the cap.
+        asked = min(retry_after, settings.backoff_cap_seconds)
+        retry_at = max(retry_at, moment + timedelta(seconds=asked))
     state.next_attempt_after = summary.next_attempt_after = rfc3339(retry_at)
