@@ -172,19 +172,21 @@ class HistoryRun:
     def _archive(self, entries: Iterable[Entry], feed_url: str, seen_at: str) -> str | None:
         entries = list(entries)
         self.tally.items_seen += len(entries)
-        kept, older = self._drop_superseded(entries, seen_at)
-        self.tally.older += older
         if self.dry_run:
+            kept, older = self._drop_superseded(entries, seen_at)
+            self.tally.older += older
             self._plan(kept, feed_url, seen_at)
             return None
+        # archive_entries' planner leaves alone what a newer copy already stored ("older").
         outcome = archive_entries(
             self.store,
-            kept,
+            entries,
             feed_url=feed_url,
             seen_at=seen_at,
             via=self.via,
             pool_size=self.pool_size,
         )
+        self.tally.older += outcome.older
         self.tally.new += outcome.new
         self.tally.updated += outcome.updated
         self.tally.unchanged += outcome.unchanged
@@ -199,7 +201,7 @@ class HistoryRun:
         return records
 
     def _drop_superseded(self, entries: list[Entry], seen_at: str) -> tuple[list[Entry], int]:
-        """Entries whose stored revision is not newer than this copy, and how many were."""
+        """For a dry run: entries whose stored (or planned) revision is not newer than this copy."""
         keys = [fmt.item_key(item_id(e)) for e in entries]
         records = self._records(keys)
         kept: list[Entry] = []
