@@ -12,6 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from benchmarks.aws import WRITES
 from feed_archiver.settings import FetchOptions, Settings
 from feed_archiver.stack import create_bucket, create_table, load_template
 from feed_archiver.store import Store
@@ -54,17 +55,7 @@ def template() -> dict[str, Any]:
 class CallCounter:
     """Counts AWS API calls by hooking botocore's events on the given clients."""
 
-    WRITES = frozenset(
-        {
-            "PutObject",
-            "PutItem",
-            "UpdateItem",
-            "DeleteItem",
-            "TransactWriteItems",
-            "BatchWriteItem",
-            "DeleteObject",
-        }
-    )
+    WRITES = WRITES  # the same operations the benchmarks count as writes
 
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
@@ -97,6 +88,15 @@ def aws(template: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
         create_bucket(s3, BUCKET, template)
         create_table(ddb, TABLE, template)
         yield s3, ddb
+
+
+@pytest.fixture
+def fresh_store(aws: tuple[Any, Any], template: dict[str, Any]) -> Store:
+    """A second, empty archive in the same fake AWS (to compare with one built differently)."""
+    s3, ddb = aws
+    create_bucket(s3, "fresh-bucket", template)
+    create_table(ddb, "fresh-table", template)
+    return Store("fresh-bucket", "fresh-table", s3_client=s3, dynamodb_client=ddb)
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from feed_archiver.addresses import blocked_reason
 from feed_archiver.errors import BlockedAddressError, FetchError
 from feed_archiver.fetch import FetchResult, Validators, fetch_feed
 from feed_archiver.settings import FetchOptions
+from tests.faults import unanswered_port
 from tests.httpserver import (
     FeedServer,
     Reply,
@@ -484,25 +485,12 @@ def test_a_stuck_dns_lookup_ends_at_the_connect_timeout() -> None:
 
 def test_a_connect_that_hangs_ends_at_the_connect_timeout() -> None:
     # Given a listener whose accept queue is full, so new connections are never answered
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(0)
-        port = listener.getsockname()[1]
-        fillers = []
-        for _ in range(4):
-            filler = socket.socket()
-            filler.setblocking(False)
-            filler.connect_ex(("127.0.0.1", port))
-            fillers.append(filler)
-        try:
-            # When it is fetched with a 0.3 s connect timeout, Then that timeout ends it
-            with pytest.raises(
-                FetchError, match=rf"timed out after 0.3 s connecting to 127.0.0.1:{port}"
-            ):
-                fetch_feed(f"http://127.0.0.1:{port}/", options=local(connect_timeout=0.3))
-        finally:
-            for filler in fillers:
-                filler.close()
+    # When it is fetched with a 0.3 s connect timeout, Then that timeout ends it
+    with (
+        unanswered_port() as port,
+        pytest.raises(FetchError, match=rf"timed out after 0.3 s connecting to 127.0.0.1:{port}"),
+    ):
+        fetch_feed(f"http://127.0.0.1:{port}/", options=local(connect_timeout=0.3))
 
 
 def test_a_reset_mid_body_is_one_clear_line(feed_server: FeedServer) -> None:

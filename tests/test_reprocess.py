@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-import boto3
 import pytest
 
 from feed_archiver import archive_format as fmt
@@ -13,7 +12,6 @@ from feed_archiver.archive import archive_entries
 from feed_archiver.cli import main
 from feed_archiver.parse import Entry, parse_feed
 from feed_archiver.reprocess import raw_snapshots, reprocess
-from feed_archiver.stack import create_bucket, create_table
 from feed_archiver.store import FeedState, Store
 from feed_archiver.verify import verify
 from tests.conftest import BUCKET, TABLE, CallCounter
@@ -46,15 +44,6 @@ def run_archiver(store: Store, parser: Any, *, keep_raw: bool = True) -> None:
 
 def documents(store: Store) -> dict[str, dict[str, Any]]:
     return {r["link"]: store.get_document(r["key"]) for r in store.scan_index()}
-
-
-@pytest.fixture
-def fresh_store(aws: tuple[Any, Any], template: dict[str, Any]) -> Store:
-    s3 = boto3.client("s3", region_name="us-east-1")
-    ddb = boto3.client("dynamodb", region_name="us-east-1")
-    create_bucket(s3, "fresh-bucket", template)
-    create_table(ddb, "fresh-table", template)
-    return Store("fresh-bucket", "fresh-table", s3_client=s3, dynamodb_client=ddb)
 
 
 def test_reprocess_rebuilds_items_as_the_better_parser_makes_them(

@@ -6,7 +6,6 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3
 import pytest
 
 from feed_archiver import tag as tagger
@@ -15,7 +14,6 @@ from feed_archiver.cli import main
 from feed_archiver.errors import StorageError
 from feed_archiver.parse import parse_feed
 from feed_archiver.retag import retag
-from feed_archiver.stack import create_bucket, create_table
 from feed_archiver.store import Store
 from feed_archiver.verify import verify
 from tests.conftest import BUCKET, SEED_XML, TABLE, CallCounter
@@ -64,16 +62,6 @@ def archive_seed(store: Store) -> None:
     entries = parse_feed(SEED_XML.read_bytes(), base_url=FEED_URL).entries
     outcome = archive_entries(store, entries, feed_url=FEED_URL, seen_at=SEEN_AT)
     assert outcome.new == 10
-
-
-@pytest.fixture
-def fresh_store(aws: tuple[Any, Any], template: dict[str, Any]) -> Store:
-    """A second, empty archive in the same fake AWS."""
-    s3 = boto3.client("s3", region_name="us-east-1")
-    ddb = boto3.client("dynamodb", region_name="us-east-1")
-    create_bucket(s3, "fresh-bucket", template)
-    create_table(ddb, "fresh-table", template)
-    return Store("fresh-bucket", "fresh-table", s3_client=s3, dynamodb_client=ddb)
 
 
 TAGS = ("category", "headline", "countries", "regions", "programmes", "tagger_version")
