@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from feed_archiver.settings import FetchOptions, Settings
-from feed_archiver.store import Store
+from feed_archiver.storage import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 BUCKET = "bench-archive-bucket"
@@ -138,15 +138,15 @@ class MotoArchive:
 def moto_archive(latency: float = 0.0) -> Iterator[MotoArchive]:
     """A fresh moto archive for one scenario; everything in it is dropped on exit.
 
-    The clients are the production ones (`feed_archiver.aws.make_clients`: same
+    The clients are the production ones (`feed_archiver.storage.clients.make_clients`: same
     retries and connection pool). moto's transactions are patched for the
     duration (see benchmarks.moto_patches).
     """
     from moto import mock_aws
 
     from benchmarks.moto_patches import cheap_transaction_snapshots
-    from feed_archiver.aws import make_clients
     from feed_archiver.stack import create_bucket, create_table
+    from feed_archiver.storage.clients import make_clients
 
     with fake_credentials(), mock_aws(), cheap_transaction_snapshots():
         clients = make_clients()

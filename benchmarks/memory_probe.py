@@ -70,8 +70,8 @@ def _rss_mib() -> float:
 
 def probe(mode: str, url: str) -> dict[str, Any]:
     """Ingest the feed at `url` (as the archiver or as the baseline) on canned AWS replies."""
-    from feed_archiver.aws import make_clients
-    from feed_archiver.store import Store
+    from feed_archiver.storage import Store
+    from feed_archiver.storage.clients import make_clients
 
     clients = make_clients()
     calls: Counter[str] = Counter()

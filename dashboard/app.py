@@ -32,9 +32,9 @@ from dashboard.data import (  # noqa: E402
     item_date,
     load_matching_items,
 )
-from feed_archiver.aws import describe_aws_error  # noqa: E402
 from feed_archiver.errors import FeedArchiverError  # noqa: E402
-from feed_archiver.store import Store  # noqa: E402
+from feed_archiver.storage import Store  # noqa: E402
+from feed_archiver.storage.clients import describe_aws_error  # noqa: E402
 
 FILL_COMMANDS = """\
 # locally, without AWS: moto, the bundled sample feed and this dashboard

@@ -10,7 +10,7 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.data import Archive, Filters, StoreConfig, View
-from feed_archiver.store import Store
+from feed_archiver.storage import Store
 
 TTL_SECONDS = 300
 

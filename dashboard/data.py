@@ -22,10 +22,10 @@ from botocore.exceptions import BotoCoreError
 
 from feed_archiver import archive_format as fmt
 from feed_archiver.aggregates import Cell, expected_cells, parse_cells
-from feed_archiver.aws import describe_aws_error
 from feed_archiver.errors import StorageError
 from feed_archiver.settings import load_settings
-from feed_archiver.store import FeedState, Store
+from feed_archiver.storage import FeedState, Store
+from feed_archiver.storage.clients import describe_aws_error
 
 PAGE_SIZE = 200  # rows of the item table: the newest items that match
 QUERY_PAGE = 500  # by-month page size when a filter may skip some of the month's items
@@ -67,7 +67,7 @@ class StoreConfig:
 
 
 def make_store(config: StoreConfig) -> Store:
-    """The archive's Store; clients come from the environment (feed_archiver.aws.make_clients).
+    """The archive's Store; clients come from the environment (feed_archiver.storage.clients.make_clients).
 
     Tests replace this function to inject clients.
     """

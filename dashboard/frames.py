@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,11 +20,16 @@ import pandas as pd
 from dashboard.data import Archive, Record, item_date
 from feed_archiver import archive_format as fmt
 from feed_archiver.aggregates import Cell, stats_from_cells
-from feed_archiver.store import FeedState
+from feed_archiver.clock import parse_rfc3339
+from feed_archiver.feed_state import FeedState, Status
 
 ITEM_COLUMNS = ("date", "headline", "link", "category", "regions", "countries")
 # A spreadsheet runs a cell that starts with one of these as a formula.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_STARTS = "=+-@\t\r"
+# Where a cell can start: the field's start, and, for a spreadsheet that splits on
+# ";" (the list separator in most of Europe) or breaks the row, after a ";" or a
+# line break inside it; spaces and quotes before the formula character do not help.
+_FORMULA_CELL = re.compile(rf'(?:^|(?<=[;\n\r]))(?=[ "]*[{re.escape(_FORMULA_STARTS)}])')
 # Inline Markdown, HTML, and Streamlit's :emoji: / :color[...] directives. ("-", "+"
 # and "." only matter at the start of a line, which a one-line message never has.)
 _MARKDOWN_SPECIALS = set("\\`*_{}[]()<>#|~$:")
@@ -106,13 +112,15 @@ def month_frame(cells: Sequence[Cell]) -> pd.DataFrame:
 
 # --- CSV ---------------------------------------------------------------------------
 def _csv_text(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
+    """The value with a ' before every place a spreadsheet could read a formula from."""
+    return _FORMULA_CELL.sub("'", "" if value is None else str(value))
 
 
 def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     out = io.StringIO()
-    writer = csv.writer(out)
+    # Every field quoted: a ";" or "," inside a value never splits it in a reader that
+    # honours the quotes (what a reader splitting on ";" may still do: _csv_text).
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL)
     writer.writerow(header)
     writer.writerows([_csv_text(v) for v in row] for row in rows)
     # With a BOM, spreadsheets read the file as UTF-8 ("Kızılay", en dashes).
@@ -161,7 +169,7 @@ def parse_time(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+        return parse_rfc3339(value)
     except ValueError:
         return None
 
@@ -183,14 +191,14 @@ def age_text(then: str | None, now: datetime) -> str:
 
 def status_text(state: FeedState) -> str:
     """ok, not modified, failing since …, inactive, never fetched."""
-    if state.status == "failing":
+    if state.status == Status.FAILING:
         since = state.failing_since or state.last_attempt or "?"
         return f"failing since {since} ({state.consecutive_failures} attempts)"
     return {
-        "ok": "ok",
-        "not_modified": "not modified",
-        "inactive": "inactive",
-        "never": "never fetched",
+        Status.OK: "ok",
+        Status.NOT_MODIFIED: "not modified",
+        Status.INACTIVE: "inactive",
+        Status.NEVER: "never fetched",
     }.get(state.status, state.status)
 
 

@@ -15,7 +15,7 @@ from moto import mock_aws
 from benchmarks.aws import WRITES
 from feed_archiver.settings import FetchOptions, Settings
 from feed_archiver.stack import create_bucket, create_table, load_template
-from feed_archiver.store import Store
+from feed_archiver.storage import Store
 
 pytest_plugins = ["tests.httpserver", "tests.reliability_plugin"]
 

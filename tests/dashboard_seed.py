@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from feed_archiver import archive_format as fmt
-from feed_archiver.store import FeedState, IndexChange, Store
+from feed_archiver.storage import FeedState, IndexChange, Store
 
 FEED = "https://www.icmpd.org/home/?type=100"
 OTHER_FEED = "https://example.org/other-feed.xml"

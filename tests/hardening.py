@@ -18,7 +18,7 @@ import pytest
 
 from feed_archiver.aggregates import parse_cells, stats_from_cells
 from feed_archiver.parse import parse_feed
-from feed_archiver.store import Store
+from feed_archiver.storage import Store
 from feed_archiver.verify import verify
 from tests.conftest import SEED_XML
 

@@ -16,7 +16,7 @@ from dashboard.frames import feeds_frame, status_text
 from feed_archiver import handler as handler_module
 from feed_archiver.run import run_feeds
 from feed_archiver.settings import Settings, load_settings
-from feed_archiver.store import FeedState, Store
+from feed_archiver.storage import FeedState, Store
 from tests.conftest import BUCKET, SEED_XML, TABLE, CallCounter
 from tests.faults import FakeLambdaContext
 from tests.hardening import BACKOFF, SEED_BODY, Clock, assert_archive_exact, reliability

@@ -17,9 +17,9 @@ from benchmarks.feeds import synthetic_feed
 from benchmarks.report import Report, markdown_table, write_json
 from benchmarks.sizes import TINY
 from feed_archiver import archive_format as fmt
-from feed_archiver.handler import tracing_on
 from feed_archiver.parse import parse_feed
-from feed_archiver.store import IndexChange, to_dynamo
+from feed_archiver.settings import tracing_on
+from feed_archiver.storage import IndexChange, to_dynamo
 from tests.conftest import ROOT
 from tests.httpserver import FeedServer, Reply
 

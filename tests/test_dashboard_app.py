@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from feed_archiver import archive_format as fmt
 from feed_archiver.aggregates import parse_cells, stats_from_cells
-from feed_archiver.store import Store
+from feed_archiver.storage import Store
 from tests.conftest import BUCKET, TABLE
 from tests.dashboard_seed import (
     HOSTILE_TITLE,

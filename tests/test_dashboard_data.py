@@ -23,7 +23,7 @@ from dashboard.data import (
 from feed_archiver import archive_format as fmt
 from feed_archiver.aggregates import parse_cells, stats_from_cells
 from feed_archiver.errors import ConfigError, StorageError
-from feed_archiver.store import FeedState, Store
+from feed_archiver.storage import FeedState, Store
 from tests.conftest import BUCKET, TABLE, CallCounter
 from tests.dashboard_seed import FEED, OTHER_FEED, record, seed, write, write_feed_state
 

@@ -14,7 +14,7 @@ from moto import mock_aws
 from dashboard import demo
 from dashboard.feedserver import FeedServer
 from feed_archiver.aggregates import parse_cells, stats_from_cells
-from feed_archiver.store import Store
+from feed_archiver.storage import Store
 
 SAMPLE = demo.SAMPLE_FEED
 

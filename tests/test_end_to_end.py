@@ -15,7 +15,7 @@ from feed_archiver.aggregates import parse_cells, stats_from_cells
 from feed_archiver.cli import main as cli
 from feed_archiver.run import run_feeds
 from feed_archiver.settings import Settings
-from feed_archiver.store import Store
+from feed_archiver.storage import Store
 from feed_archiver.verify import verify
 from tests.conftest import BUCKET, SEED_XML, TABLE, CallCounter
 from tests.httpserver import FeedServer, Reply

@@ -25,9 +25,9 @@ import pytest
 import urllib3
 import urllib3.util.connection
 
-from feed_archiver.addresses import blocked_reason
 from feed_archiver.errors import BlockedAddressError, FetchError
 from feed_archiver.fetch import FetchResult, Validators, fetch_feed
+from feed_archiver.fetch.addresses import blocked_reason
 from feed_archiver.settings import FetchOptions
 from tests.faults import unanswered_port
 from tests.httpserver import (

@@ -20,7 +20,7 @@ from feed_archiver import handler as handler_module
 from feed_archiver.aggregates import parse_cells, stats_from_cells
 from feed_archiver.run import FeedSummary, run_feeds
 from feed_archiver.settings import Settings
-from feed_archiver.store import Store
+from feed_archiver.storage import Store
 from feed_archiver.verify import verify
 from tests.conftest import BUCKET, TABLE
 from tests.faults import (
@@ -591,7 +591,7 @@ def test_an_unfinished_body_without_its_snapshot_is_given_up_once(
 
 def test_transactions_are_packed_under_dynamodb_s_4_mb_limit() -> None:
     # Given 100 index changes of about 60 KB each (6 MB in all)
-    from feed_archiver.store import MAX_TRANSACTION_BYTES, IndexChange, pack_transactions
+    from feed_archiver.storage import MAX_TRANSACTION_BYTES, IndexChange, pack_transactions
 
     def change(n: int) -> IndexChange:
         record = {"key": f"{n:032x}", "feed_url": "https://example.org/feed", "month": "2019-07",

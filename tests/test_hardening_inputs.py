@@ -23,7 +23,7 @@ import pytest
 from feed_archiver import handler as handler_module
 from feed_archiver.run import RunSummary, run_feeds
 from feed_archiver.settings import Settings
-from feed_archiver.store import FeedState, Store
+from feed_archiver.storage import FeedState, Store
 from tests.conftest import BUCKET, TABLE
 from tests.faults import FakeLambdaContext
 from tests.hardening import (

@@ -22,7 +22,7 @@ import pytest
 from feed_archiver.fetch import fetch_feed
 from feed_archiver.run import run_feeds
 from feed_archiver.settings import FetchOptions, Settings
-from feed_archiver.store import Store
+from feed_archiver.storage import Store
 from tests.faults import FakeInternet, closed_port, fake_internet, raw_tcp_server, unanswered_port
 from tests.hardening import (
     NETWORK,

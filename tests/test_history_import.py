@@ -13,9 +13,9 @@ import pytest
 
 from feed_archiver.aggregates import parse_cells, stats_from_cells
 from feed_archiver.cli import main
-from feed_archiver.history import HistoryError, feed_time
-from feed_archiver.history_import import find_feed_files, import_files
-from feed_archiver.store import Store
+from feed_archiver.history.file_import import find_feed_files, import_files
+from feed_archiver.history.snapshots import HistoryError, feed_time
+from feed_archiver.storage import Store
 from feed_archiver.verify import verify
 from tests.conftest import BUCKET, SEED_XML, TABLE, CallCounter
 from tests.history_feeds import FEED_URL, feed_xml, history, window

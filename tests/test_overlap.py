@@ -32,7 +32,7 @@ from moto.server import ThreadedMotoServer
 from feed_archiver.run import FeedSummary, archive_feed
 from feed_archiver.settings import Settings
 from feed_archiver.stack import create_bucket, create_table
-from feed_archiver.store import Store
+from feed_archiver.storage import Store
 from tests.faults import Faults
 from tests.hardening import (
     OVERLAP,

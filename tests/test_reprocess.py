@@ -10,9 +10,9 @@ import pytest
 from feed_archiver import archive_format as fmt
 from feed_archiver.archive import archive_entries
 from feed_archiver.cli import main
+from feed_archiver.history.reprocess import raw_snapshots, reprocess
 from feed_archiver.parse import Entry, parse_feed
-from feed_archiver.reprocess import raw_snapshots, reprocess
-from feed_archiver.store import FeedState, Store
+from feed_archiver.storage import FeedState, Store
 from feed_archiver.verify import verify
 from tests.conftest import BUCKET, TABLE, CallCounter
 from tests.history_feeds import FEED_URL, feed_xml, history, window

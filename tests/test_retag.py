@@ -12,9 +12,9 @@ from feed_archiver import tag as tagger
 from feed_archiver.archive import archive_entries
 from feed_archiver.cli import main
 from feed_archiver.errors import StorageError
+from feed_archiver.history.retag import retag
 from feed_archiver.parse import parse_feed
-from feed_archiver.retag import retag
-from feed_archiver.store import Store
+from feed_archiver.storage import Store
 from feed_archiver.verify import verify
 from tests.conftest import BUCKET, SEED_XML, TABLE, CallCounter
 from tests.history_feeds import FEED_URL

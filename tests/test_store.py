@@ -6,7 +6,7 @@ from typing import Any
 
 from feed_archiver import archive_format as fmt
 from feed_archiver.aggregates import parse_cells, stats_from_cells
-from feed_archiver.store import IndexChange, Store, counter_deltas, pack_transactions
+from feed_archiver.storage import IndexChange, Store, counter_deltas, pack_transactions
 
 FEED = "https://example.org/feed"
 

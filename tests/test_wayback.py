@@ -9,21 +9,19 @@ import pytest
 
 from feed_archiver import archive_format as fmt
 from feed_archiver.aggregates import parse_cells, stats_from_cells
-from feed_archiver.backfill import BackfillReport, backfill_wayback
 from feed_archiver.cli import main
 from feed_archiver.errors import ConfigError
-from feed_archiver.settings import Settings
-from feed_archiver.store import Store
-from feed_archiver.verify import verify
-from feed_archiver.wayback import (
+from feed_archiver.history.backfill import BackfillReport, backfill_wayback
+from feed_archiver.history.wayback import (
     Capture,
     CdxError,
-    WaybackOptions,
     distinct_captures,
     month_param,
     parse_cdx,
-    wayback_options,
 )
+from feed_archiver.settings import Settings, WaybackOptions, load_wayback_options
+from feed_archiver.storage import Store
+from feed_archiver.verify import verify
 from tests.conftest import BUCKET, TABLE, CallCounter
 from tests.fake_wayback import FakeCapture, FakeWayback
 from tests.history_feeds import FEED_URL, feed_xml, history, window
@@ -300,10 +298,10 @@ def test_settings_and_months_are_validated_with_one_clear_line() -> None:
     with pytest.raises(ConfigError, match="--from must be a month as YYYY-MM"):
         month_param("2019-13", "--from")
     with pytest.raises(ConfigError, match="WAYBACK_CDX_URL"):
-        wayback_options({"WAYBACK_CDX_URL": "ftp://example.org/cdx"})
+        load_wayback_options({"WAYBACK_CDX_URL": "ftp://example.org/cdx"})
     with pytest.raises(ConfigError, match="WAYBACK_PAUSE_SECONDS"):
-        wayback_options({"WAYBACK_PAUSE_SECONDS": "soon"})
-    options = wayback_options({"WAYBACK_CAPTURE_URL": "http://127.0.0.1:9/web"})
+        load_wayback_options({"WAYBACK_PAUSE_SECONDS": "soon"})
+    options = load_wayback_options({"WAYBACK_CAPTURE_URL": "http://127.0.0.1:9/web"})
     assert options.capture_url == "http://127.0.0.1:9/web/"
     assert options.pause_seconds == 1.0
 

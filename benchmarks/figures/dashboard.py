@@ -28,7 +28,7 @@ from benchmarks.feeds import SPAN, seed_bytes, seed_feed
 from benchmarks.report import Row
 from benchmarks.sizes import Sizes
 from feed_archiver import archive_format as fmt
-from feed_archiver.store import FeedState, IndexChange, counter_deltas, to_dynamo
+from feed_archiver.storage import FeedState, IndexChange, counter_deltas, to_dynamo
 
 FEED_URL = "https://www.icmpd.org/home/?type=100"
 MAX_GROWTH = 1.5

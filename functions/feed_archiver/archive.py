@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from feed_archiver import archive_format as fmt
 from feed_archiver.errors import StorageError
 from feed_archiver.items import build_document, index_record
-from feed_archiver.store import IndexChange, Store
+from feed_archiver.storage import IndexChange, Store
 
 if TYPE_CHECKING:
     from feed_archiver.parse import Entry

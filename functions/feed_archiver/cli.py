@@ -8,34 +8,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-from feed_archiver.errors import ConfigError, FeedArchiverError
-from feed_archiver.settings import Settings, load_settings, parse_feed_urls
-from feed_archiver.store import Store
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-def store_for(settings: Settings) -> Store:
-    """The archive the settings name (clients built from the standard AWS variables)."""
-    return Store(settings.archive_bucket, settings.archive_table)
-
-
-def settings_from(args: argparse.Namespace, *, require_feeds: bool = False) -> Settings:
-    """Settings from the environment, with the command's --allow-private-networks applied."""
-    env = dict(os.environ)
-    if getattr(args, "allow_private_networks", False):
-        env["ALLOW_PRIVATE_NETWORKS"] = "1"
-    return load_settings(env, require_feeds=require_feeds)
+from feed_archiver.cli_common import Command, settings_from, store_for
+from feed_archiver.errors import ConfigError, ExitCode, FeedArchiverError
+from feed_archiver.feed_state import Status
+from feed_archiver.history.cli import register_history_commands
+from feed_archiver.settings import debug_on, parse_feed_urls
+from feed_archiver.storage import Store
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from feed_archiver.aws import make_clients
     from feed_archiver.stack import create_bucket, create_table, find_template, load_template
+    from feed_archiver.storage.clients import make_clients
 
     settings = settings_from(args)
     template = load_template(Path(args.template) if args.template else find_template())
@@ -47,7 +34,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         ("table", settings.archive_table, made_table),
     ):
         print(f"{kind} {name}: {'created' if made else 'already there'}")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -55,18 +42,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = settings_from(args, require_feeds=not args.feed)
     feeds = parse_feed_urls(",".join(args.feed)) if args.feed else settings.feed_urls
-    summary = run_feeds(store_for(settings), settings, feeds, force=args.force)
+    summary = run_feeds(Store.from_settings(settings), settings, feeds, force=args.force)
     print(json.dumps(summary.as_dict(), indent=2, ensure_ascii=False))
-    return EXIT_FAILED if summary.failed else EXIT_OK
+    return ExitCode.FAILED if summary.failed else ExitCode.OK
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
     from feed_archiver.aggregates import parse_cells, stats_from_cells
 
-    stats = stats_from_cells(parse_cells(store_for(settings_from(args)).read_cells()))
+    stats = stats_from_cells(parse_cells(store_for(args).read_cells()))
     if args.format == "json":
         print(json.dumps(stats.as_dict(), indent=2, ensure_ascii=False))
-        return EXIT_OK
+        return ExitCode.OK
     print(f"Total items: {stats.total}")
     for title, counts in (
         ("By category", stats.by_category),
@@ -77,19 +64,19 @@ def cmd_stats(args: argparse.Namespace) -> int:
         width = max((len(k) for k in counts), default=0)
         for name, n in counts.items():
             print(f"  {name:<{width}}  {n:>6}")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from feed_archiver.verify import verify
 
-    report = verify(store_for(settings_from(args)))
+    report = verify(store_for(args))
     print("\n".join(report.lines()))
-    return EXIT_OK if report.ok else EXIT_FAILED
+    return ExitCode.OK if report.ok else ExitCode.FAILED
 
 
 def cmd_feeds(args: argparse.Namespace) -> int:
-    states = store_for(settings_from(args)).list_feed_states()
+    states = store_for(args).list_feed_states()
     if not states:
         print("no feed has been archived yet")
     for state in states:
@@ -99,25 +86,20 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         print(line)
         if state.last_error:
             print(f"{'':<12} last error: {state.last_error}")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def cmd_reactivate(args: argparse.Namespace) -> int:
     """Clear a feed's inactive mark (410 Gone) and its back-off, so the next run tries it."""
-    store = store_for(settings_from(args))
+    store = store_for(args)
     state = store.get_feed_state(args.url)
-    if state.status == "never":
+    if state.status == Status.NEVER:
         raise ConfigError(f"no state is stored for {args.url}: nothing to reactivate")
     previous = state.status
-    # Failures stay counted until a success resets them; only the wait and the mark go.
-    state.status = "failing" if state.consecutive_failures else "ok"
-    state.next_attempt_after = None
+    state.reactivate()
     store.put_feed_state(state)
     print(f"{args.url}: was {previous}; the next run will fetch it")
-    return EXIT_OK
-
-
-Command = Callable[[argparse.Namespace], int]
+    return ExitCode.OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -161,17 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
         "reactivate", cmd_reactivate, "clear a feed's inactive mark (410 Gone) and its back-off"
     )
     reactivate.add_argument("url", help="the feed URL, as configured")
-    _add_extra_commands(add)
+    register_history_commands(add)
     return parser
-
-
-def _add_extra_commands(add: Callable[[str, Command, str], argparse.ArgumentParser]) -> None:
-    """History commands (import, backfill, retag, reprocess) register here when present."""
-    try:
-        from feed_archiver.history_cli import register
-    except ImportError:
-        return
-    register(add)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -182,15 +155,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except FeedArchiverError as exc:
         print(f"feed-archiver: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except Exception as exc:
         # One clear line instead of a traceback; FEED_ARCHIVER_DEBUG=1 shows the traceback.
-        if os.environ.get("FEED_ARCHIVER_DEBUG"):
+        if debug_on():
             raise
-        from feed_archiver.aws import describe_aws_error
+        from feed_archiver.storage.clients import describe_aws_error
 
         print(f"feed-archiver: {describe_aws_error(exc)}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
 
 
 if __name__ == "__main__":

@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Every command's exit code: 0 done; 1 something failed (the rest was done, or verify
+    found drift); 2 nothing could start (a setting, the storage, the command line)."""
+
+    OK = 0
+    FAILED = 1
+    USAGE = 2
+
 
 class FeedArchiverError(Exception):
     """Base class: an error a person can read and act on (printed as one line)."""
@@ -43,3 +54,7 @@ class FeedParseError(FeedArchiverError):
 
 class StorageError(FeedArchiverError):
     """S3 or DynamoDB refused or failed a request in a way a retry within the run cannot fix."""
+
+
+class RawSnapshotMissing(StorageError):
+    """A raw/ snapshot no longer exists (the lifecycle rule expired it, or it was deleted)."""

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import cache
 from typing import Any, TypeVar, cast
 
@@ -13,29 +12,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from feed_archiver.errors import FeedArchiverError
 from feed_archiver.metrics import publish
 from feed_archiver.run import run_feeds
-from feed_archiver.settings import Settings, load_settings
-from feed_archiver.store import Store
+from feed_archiver.settings import Settings, load_settings, tracing_on
+from feed_archiver.storage import Store
 
 logger = Logger()
 metrics = Metrics()
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
-_TRUE = frozenset({"1", "true", "yes", "y", "t", "on"})
 # What a run talks through: AWS (botocore) and the feed fetch (urllib3 over http.client).
 # Patching only these, not every library the X-Ray SDK knows, halves the tracer's start-up.
 TRACED_MODULES = ("botocore", "httplib")
-
-
-def tracing_on(env: Mapping[str, str] = os.environ) -> bool:
-    """Whether X-Ray tracing can be on: inside Lambda, unless POWERTOOLS_TRACE_DISABLED says no.
-
-    Powertools' Tracer imports the X-Ray SDK (about 150 ms) even when it is
-    disabled; outside Lambda or with tracing disabled it would disable itself,
-    so it is not built at all. Where this says yes, Powertools still decides.
-    """
-    if env.get("POWERTOOLS_TRACE_DISABLED", "").strip().lower() in _TRUE:
-        return False
-    return bool(env.get("LAMBDA_TASK_ROOT"))
 
 
 def traced(handler: Handler) -> Handler:
@@ -55,7 +41,7 @@ class AllFeedsFailed(FeedArchiverError):
 @cache
 def _setup() -> tuple[Settings, Store]:
     settings = load_settings()
-    return settings, Store(settings.archive_bucket, settings.archive_table)
+    return settings, Store.from_settings(settings)
 
 
 @logger.inject_lambda_context(correlation_id_path="execution_id", log_event=False)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from feed_archiver import archive_format as fmt
+from feed_archiver.clock import rfc3339
 
 if TYPE_CHECKING:
     from feed_archiver.parse import Entry
@@ -13,11 +13,6 @@ if TYPE_CHECKING:
 
 # identity, parse (feedparser) and tag are imported where they are used: a run whose
 # feed is unchanged never needs them, and the Lambda's cold start should not load them.
-
-
-def rfc3339(moment: datetime) -> str:
-    """UTC timestamp with a Z, to the second: the archive's one time format."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def tag_entry(entry: Entry) -> Tags:

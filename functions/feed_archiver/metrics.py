@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from feed_archiver.run import NOT_MODIFIED, RunSummary
+from feed_archiver.clock import parse_rfc3339, utcnow
+from feed_archiver.feed_state import Status
+from feed_archiver.run import RunSummary
 
 # Reported when a feed has never succeeded: large enough to trip any staleness alarm.
 NEVER_SUCCEEDED_SECONDS = 10 * 365 * 86400
@@ -13,12 +15,11 @@ NEVER_SUCCEEDED_SECONDS = 10 * 365 * 86400
 
 def seconds_since_last_success(summary: RunSummary, now: datetime | None = None) -> float:
     """The stalest feed's age: what the staleness alarm watches."""
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     ages = []
     for feed in summary.feeds:
         if feed.last_success:
-            seen = datetime.strptime(feed.last_success, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-            ages.append((now - seen).total_seconds())
+            ages.append((now - parse_rfc3339(feed.last_success)).total_seconds())
         else:
             ages.append(float(NEVER_SUCCEEDED_SECONDS))
     return max(ages, default=0.0)
@@ -34,7 +35,9 @@ def publish(metrics: Any, summary: RunSummary) -> None:
     metrics.add_metric(name="ItemsNew", unit=count, value=sum(f.items_new for f in feeds))
     metrics.add_metric(name="ItemsUpdated", unit=count, value=sum(f.items_updated for f in feeds))
     metrics.add_metric(
-        name="FeedNotModified", unit=count, value=sum(f.status == NOT_MODIFIED for f in feeds)
+        name="FeedNotModified",
+        unit=count,
+        value=sum(f.status == Status.NOT_MODIFIED for f in feeds),
     )
     metrics.add_metric(name="FeedFailures", unit=count, value=len(summary.failed))
     metrics.add_metric(

@@ -16,35 +16,27 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from feed_archiver.archive import ArchiveOutcome, archive_entries
 from feed_archiver.archive_format import sha256_hex
-from feed_archiver.errors import FeedArchiverError, FeedParseError, FetchError, StorageError
-from feed_archiver.fetch import Validators, fetch_feed
-from feed_archiver.items import rfc3339
+from feed_archiver.clock import parse_rfc3339, rfc3339, utcnow
+from feed_archiver.errors import (
+    FeedArchiverError,
+    FeedParseError,
+    FetchError,
+    RawSnapshotMissing,
+    StorageError,
+)
+from feed_archiver.feed_state import NOT_ATTEMPTED, Backoff, FeedState, Status
+from feed_archiver.fetch import FetchResult, Validators, fetch_feed
 from feed_archiver.settings import Settings
-from feed_archiver.store import FeedState, PendingBody, RawSnapshotMissing, Store
+from feed_archiver.storage import PendingBody, Store
 
 if TYPE_CHECKING:
     from feed_archiver.parse import ParsedFeed
 
-# Feed statuses in a run summary. DEFERRED (the deadline came first), BUSY (another
-# run holds the feed), BACKING_OFF and INACTIVE are not failures.
-OK, NOT_MODIFIED, FAILED, PARTIAL, DEFERRED, BUSY, BACKING_OFF, INACTIVE = (
-    "ok",
-    "not_modified",
-    "failed",
-    "partial",
-    "deferred",
-    "busy",
-    "backing_off",
-    "inactive",
-)
-# Back-off doubles per consecutive failure up to its cap; more doublings change
-# nothing, and 2.0**n overflows past ~1000 (a feed dead for years).
-_MAX_DOUBLINGS = 40
 _ERROR_CHARS = 500
 
 
@@ -53,7 +45,7 @@ class FeedSummary:
     """The outcome of one feed in one run, as returned by the handler and the CLI."""
 
     feed_url: str
-    status: str
+    status: Status
     http_status: int | None = None
     items_seen: int = 0
     items_new: int = 0
@@ -82,21 +74,15 @@ class RunSummary:
 
     @property
     def failed(self) -> list[FeedSummary]:
-        return [f for f in self.feeds if f.status in (FAILED, PARTIAL) and f.error]
+        return [f for f in self.feeds if f.status in (Status.FAILED, Status.PARTIAL) and f.error]
 
     @property
     def all_failed(self) -> bool:
-        attempted = [
-            f for f in self.feeds if f.status not in (BACKING_OFF, INACTIVE, DEFERRED, BUSY)
-        ]
+        attempted = [f for f in self.feeds if f.status not in NOT_ATTEMPTED]
         return bool(attempted) and len(self.failed) == len(attempted)
 
     def as_dict(self) -> dict[str, Any]:
         return {"feeds": [f.as_dict() for f in self.feeds]}
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def run_feeds(
@@ -118,7 +104,9 @@ def run_feeds(
     summary = RunSummary()
     for url in feed_urls or settings.feed_urls:
         if out_of_time():
-            summary.feeds.append(FeedSummary(url, DEFERRED, error="not started: out of time"))
+            summary.feeds.append(
+                FeedSummary(url, Status.DEFERRED, error="not started: out of time")
+            )
             continue
         summary.feeds.append(
             archive_feed(
@@ -151,14 +139,14 @@ def archive_feed(
     try:
         state, work = store.get_feed_state_and_work(url)
     except FeedArchiverError as exc:
-        return FeedSummary(url, FAILED, error=str(exc), seconds=time.monotonic() - started)
-    summary = FeedSummary(url, OK, last_success=state.last_success)
+        return FeedSummary(url, Status.FAILED, error=str(exc), seconds=time.monotonic() - started)
+    summary = FeedSummary(url, Status.OK, last_success=state.last_success)
     moment = now()
-    if state.status == INACTIVE:
-        summary.status, summary.error = INACTIVE, state.last_error
+    if state.status == Status.INACTIVE:
+        summary.status, summary.error = Status.INACTIVE, state.last_error
         return summary
-    if not force and state.next_attempt_after and state.next_attempt_after > rfc3339(moment):
-        summary.status = BACKING_OFF
+    if not force and state.backing_off(moment):
+        summary.status = Status.BACKING_OFF
         summary.error, summary.next_attempt_after = state.last_error, state.next_attempt_after
         return summary
 
@@ -183,13 +171,13 @@ def archive_feed(
         # A fault nobody foresaw (a library bug, a hostile input): recorded like any other.
         _record_failure(state, summary, settings, moment, f"unexpected error: {_one_line(exc)}")
     summary.seconds = round(time.monotonic() - started, 3)
-    if summary.status == BUSY:
+    if summary.status == Status.BUSY:
         return summary  # the run holding the feed records its state
     state.last_summary = {k: v for k, v in summary.as_dict().items() if isinstance(v, int | str)}
     try:
         store.put_feed_state(state)
     except FeedArchiverError as exc:
-        summary.status, summary.error = FAILED, f"{summary.error or ''} {exc}".strip()
+        summary.status, summary.error = Status.FAILED, f"{summary.error or ''} {exc}".strip()
     job.release()
     return summary
 
@@ -229,10 +217,10 @@ class _FeedRun:
         summary.http_requests = result.attempts
         body_hash = sha256_hex(result.body) if result.status == 200 else state.body_hash
         if result.status == 304 or body_hash == state.body_hash:
-            _record_success(state, summary, self.moment, NOT_MODIFIED, result, body_hash)
+            _record_success(state, summary, self.moment, Status.NOT_MODIFIED, result, body_hash)
             return
         if body_hash in self.finished_hashes:  # this very body was just finished from raw/
-            _record_success(state, summary, self.moment, OK, result, body_hash)
+            _record_success(state, summary, self.moment, Status.OK, result, body_hash)
             return
 
         seen_at = rfc3339(self.moment)
@@ -255,7 +243,7 @@ class _FeedRun:
             return
         if parsed.entries:
             self.settled.append(body)
-        _record_success(state, summary, self.moment, OK, result, body_hash)
+        _record_success(state, summary, self.moment, Status.OK, result, body_hash)
         if self.rejections:
             summary.error = f"{len(self.rejections)} entries rejected; first: {self.rejections[0]}"
             state.last_error = "; ".join(filter(None, [summary.parse_error, summary.error]))
@@ -270,7 +258,7 @@ class _FeedRun:
                 raw = self.store.get_raw(body.raw_key)
                 headers = {"content-type": body.content_type} if body.content_type else {}
                 parsed = parse_feed(
-                    raw, headers=headers, base_url=body.base_url, now=_parse_rfc3339(body.seen_at)
+                    raw, headers=headers, base_url=body.base_url, now=parse_rfc3339(body.seen_at)
                 )
             except (RawSnapshotMissing, FeedParseError) as exc:
                 # Nothing left to finish it from: say so once, and forget it.
@@ -311,9 +299,9 @@ class _FeedRun:
         if outcome.errors:
             error = f"{len(outcome.errors)} item writes failed; first: {outcome.errors[0]}"
             _record_failure(state, summary, self.settings, self.moment, error, backoff=False)
-            summary.status = PARTIAL
+            summary.status = Status.PARTIAL
         else:
-            summary.status = DEFERRED
+            summary.status = Status.DEFERRED
             summary.error = "stopped before the deadline; the rest is left for the next run"
             state.last_error = summary.error
 
@@ -331,7 +319,7 @@ class _FeedRun:
         return True
 
     def busy(self, until: str | None) -> None:
-        self.summary.status = BUSY
+        self.summary.status = Status.BUSY
         held = f" (until {until} at the latest)" if until else ""
         self.summary.error = f"another run is archiving this feed{held}; left to it"
 
@@ -357,10 +345,6 @@ def parse_feed(body: bytes, **options: Any) -> ParsedFeed:
     return parse(body, **options)
 
 
-def _parse_rfc3339(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-
-
 def _one_line(exc: BaseException) -> str:
     text = " ".join(f"{type(exc).__name__}: {exc}".split())
     return text if len(text) <= _ERROR_CHARS else text[:_ERROR_CHARS] + "…"
@@ -370,28 +354,21 @@ def _record_success(
     state: FeedState,
     summary: FeedSummary,
     moment: datetime,
-    status: str,
-    result: Any,
+    status: Status,
+    result: FetchResult,
     body_hash: str | None,
 ) -> None:
-    summary.status = status
-    state.status = status
-    state.etag = result.etag or (state.etag if result.status == 304 else None)
-    state.last_modified = result.last_modified or (
-        state.last_modified if result.status == 304 else None
+    state.succeeded(
+        moment,
+        status,
+        http_status=result.status,
+        etag=result.etag,
+        last_modified=result.last_modified,
+        body_hash=body_hash,
+        parse_error=summary.parse_error,
     )
-    state.body_hash = body_hash
-    state.last_success = summary.last_success = rfc3339(moment)
-    state.last_error = summary.parse_error
-    state.failing_since = None
-    state.consecutive_failures = 0
-    state.next_attempt_after = None
-
-
-def backoff_seconds(settings: Settings, consecutive_failures: int) -> float:
-    """How long to wait after this many consecutive failures: doubling from the base, capped."""
-    doublings = min(max(consecutive_failures - 1, 0), _MAX_DOUBLINGS)
-    return float(min(settings.backoff_cap_seconds, settings.backoff_base_seconds * 2**doublings))
+    summary.status = status
+    summary.last_success = state.last_success
 
 
 def _record_failure(
@@ -406,23 +383,8 @@ def _record_failure(
     retry_after: float | None = None,
 ) -> None:
     """Count a failure; back off (the feed's fault) unless `backoff` is false (ours)."""
-    state.consecutive_failures += 1
-    state.failing_since = state.failing_since or rfc3339(moment)
-    state.last_error = summary.error = error
-    if gone:
-        state.status = summary.status = INACTIVE
-        state.next_attempt_after = None
-        return
-    state.status = "failing"
-    summary.status = FAILED
-    if not backoff:
-        state.next_attempt_after = summary.next_attempt_after = None
-        return
-    delay = backoff_seconds(settings, state.consecutive_failures)
-    # 10% early, so a run on the schedule's own jitter is not skipped by a hair.
-    retry_at = moment + timedelta(seconds=delay * 0.9)
-    if retry_after:
-        # A server that asked for a longer wait (Retry-After) gets it, up to the cap.
-        asked = min(retry_after, settings.backoff_cap_seconds)
-        retry_at = max(retry_at, moment + timedelta(seconds=asked))
-    state.next_attempt_after = summary.next_attempt_after = rfc3339(retry_at)
+    wait = Backoff(settings.backoff_base_seconds, settings.backoff_cap_seconds)
+    state.failed(moment, error, wait if backoff else None, gone=gone, retry_after=retry_after)
+    summary.error = error
+    summary.status = Status.INACTIVE if gone else Status.FAILED
+    summary.next_attempt_after = state.next_attempt_after

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from feed_archiver.aggregates import expected_cells
 from feed_archiver.items import document_matches_record
-from feed_archiver.store import Store
+from feed_archiver.storage import Store
 
 
 @dataclass

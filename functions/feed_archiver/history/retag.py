@@ -24,8 +24,8 @@ from typing import Any
 
 from feed_archiver.archive import Pending, write_planned
 from feed_archiver.errors import FeedArchiverError
-from feed_archiver.history import ProgressFactory, no_progress
-from feed_archiver.store import Store
+from feed_archiver.history.snapshots import ProgressFactory, no_progress
+from feed_archiver.storage import Store
 from feed_archiver.tag import Tags, tag, tagger_version
 
 SET_FIELDS = ("regions", "countries", "programmes")

@@ -26,11 +26,8 @@ from urllib.parse import urlencode
 
 from feed_archiver.errors import ConfigError, FetchError
 from feed_archiver.fetch import FetchResult, Validators, fetch_feed
-from feed_archiver.settings import FetchOptions, check_feed_url
+from feed_archiver.settings import FetchOptions, WaybackOptions
 
-DEFAULT_CDX_URL = "https://web.archive.org/cdx/search/cdx"
-DEFAULT_CAPTURE_URL = "https://web.archive.org/web/"
-DEFAULT_PAUSE_SECONDS = 1.0
 # The CDX server can take a while to list a busy URL.
 CDX_TIMEOUT_SECONDS = 60.0
 CDX_FIELDS = ("timestamp", "original", "digest", "statuscode")
@@ -40,41 +37,6 @@ _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 class CdxError(FetchError):
     """The CDX server answered something that is not a CDX listing."""
-
-
-@dataclass(frozen=True)
-class WaybackOptions:
-    cdx_url: str = DEFAULT_CDX_URL
-    capture_url: str = DEFAULT_CAPTURE_URL
-    pause_seconds: float = DEFAULT_PAUSE_SECONDS
-
-
-def wayback_options(
-    env: Mapping[str, str],
-    *,
-    cdx_url: str | None = None,
-    capture_url: str | None = None,
-    pause_seconds: float | None = None,
-) -> WaybackOptions:
-    """Options from arguments, else WAYBACK_CDX_URL, WAYBACK_CAPTURE_URL, WAYBACK_PAUSE_SECONDS."""
-    cdx = cdx_url or env.get("WAYBACK_CDX_URL") or DEFAULT_CDX_URL
-    capture = capture_url or env.get("WAYBACK_CAPTURE_URL") or DEFAULT_CAPTURE_URL
-    for name, url in (("WAYBACK_CDX_URL", cdx), ("WAYBACK_CAPTURE_URL", capture)):
-        try:
-            check_feed_url(url)
-        except ConfigError:
-            raise ConfigError(f"{name} must be an http(s) URL with a host, got {url!r}") from None
-    if pause_seconds is None:
-        raw = env.get("WAYBACK_PAUSE_SECONDS", "")
-        try:
-            pause_seconds = float(raw) if raw.strip() else DEFAULT_PAUSE_SECONDS
-        except ValueError:
-            raise ConfigError(f"WAYBACK_PAUSE_SECONDS must be a number, got {raw!r}") from None
-    if pause_seconds < 0:
-        raise ConfigError(f"the pause between requests cannot be negative, got {pause_seconds}")
-    if not capture.endswith("/"):
-        capture += "/"
-    return WaybackOptions(cdx, capture, pause_seconds)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from feed_archiver.history import (
+from feed_archiver.clock import parse_rfc3339, rfc3339
+from feed_archiver.history.snapshots import (
     VIA_IMPORT,
     HistoryError,
     HistoryRun,
@@ -19,10 +20,8 @@ from feed_archiver.history import (
     Snapshot,
     feed_time,
     no_progress,
-    parse_rfc3339,
 )
-from feed_archiver.items import rfc3339
-from feed_archiver.store import Store
+from feed_archiver.storage import Store
 
 # What a folder contributes: feed-looking files. A file named on the command line is always read.
 FEED_SUFFIXES = frozenset({".xml", ".rss", ".atom", ".rdf", ".gz"})

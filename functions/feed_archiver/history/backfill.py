@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from feed_archiver import archive_format as fmt
+from feed_archiver.clock import rfc3339
 from feed_archiver.errors import FetchError
 from feed_archiver.fetch import FetchResult, fetch_feed
-from feed_archiver.history import (
+from feed_archiver.history.snapshots import (
     NOT_A_FEED,
     VIA_WAYBACK,
     HistoryRun,
@@ -33,17 +34,15 @@ from feed_archiver.history import (
     Snapshot,
     no_progress,
 )
-from feed_archiver.items import rfc3339
-from feed_archiver.settings import FetchOptions
-from feed_archiver.store import Store
-from feed_archiver.wayback import (
+from feed_archiver.history.wayback import (
     Capture,
     PoliteClient,
-    WaybackOptions,
     is_permanent,
     known_by_digest,
     list_captures,
 )
+from feed_archiver.settings import FetchOptions, WaybackOptions
+from feed_archiver.storage import Store
 
 IMPORTED, FAILED = "imported", "failed"
 

@@ -32,7 +32,7 @@ from feed_archiver.archive import archive_entries
 from feed_archiver.errors import FeedArchiverError, FeedParseError
 from feed_archiver.identity import content_hash, item_id
 from feed_archiver.parse import Entry, parse_feed
-from feed_archiver.store import Store
+from feed_archiver.storage import Store
 
 VIA_IMPORT, VIA_WAYBACK, VIA_REPROCESS = "import", "wayback", "reprocess"
 # What became of one snapshot (HistoryRun.add).
@@ -92,10 +92,6 @@ class HistoryTally:
         if self.failed:
             text += f"; {len(self.failed)} failed"
         return text
-
-
-def parse_rfc3339(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def feed_time(body: bytes) -> datetime | None:

@@ -15,17 +15,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from feed_archiver import archive_format as fmt
+from feed_archiver.clock import parse_rfc3339
 from feed_archiver.errors import FeedArchiverError
-from feed_archiver.history import (
+from feed_archiver.history.snapshots import (
     VIA_REPROCESS,
     HistoryRun,
     HistoryTally,
     ProgressFactory,
     Snapshot,
     no_progress,
-    parse_rfc3339,
 )
-from feed_archiver.store import Store
+from feed_archiver.storage import Store
 
 # raw/<feed key>/<YYYY>/<MM>/<fetched at>-<hash12>.xml.gz
 _RAW_KEY = re.compile(

@@ -21,9 +21,9 @@ import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.util.ssl_match_hostname import CertificateError
 
-from feed_archiver.addresses import Target
-from feed_archiver.bounded_decoder import BoundedDecoder, size_text
 from feed_archiver.errors import FetchError
+from feed_archiver.fetch.addresses import Target
+from feed_archiver.fetch.bounded_decoder import BoundedDecoder, size_text
 
 _CHUNK = 64 * 1024
 

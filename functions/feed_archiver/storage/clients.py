@@ -6,7 +6,6 @@ same code talks to moto's server locally and to AWS when deployed.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,9 +28,9 @@ def make_clients(*, max_pool_connections: int = 32) -> Clients:
         max_pool_connections=max_pool_connections,
         user_agent_extra="feed-archiver",
     )
-    # boto3 reads only AWS_DEFAULT_REGION; AWS_REGION is what Lambda and most docs set.
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    session = boto3.session.Session(region_name=region)
+    from feed_archiver.settings import aws_region
+
+    session = boto3.session.Session(region_name=aws_region())
     return Clients(
         s3=session.client("s3", config=config),
         dynamodb=session.client("dynamodb", config=config),

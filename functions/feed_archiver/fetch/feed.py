@@ -17,9 +17,9 @@ from urllib.parse import urljoin
 
 import urllib3
 
-from feed_archiver.addresses import Resolver, Target, check_url, resolve_host
 from feed_archiver.errors import FetchError
-from feed_archiver.fetch_http import Deadline, Exchange, connection_settings, seconds_text
+from feed_archiver.fetch.addresses import Resolver, Target, check_url, resolve_host
+from feed_archiver.fetch.exchange import Deadline, Exchange, connection_settings, seconds_text
 from feed_archiver.settings import FetchOptions
 
 ACCEPT = (

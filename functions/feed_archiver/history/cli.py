@@ -1,6 +1,6 @@
 """The history subcommands of `feed-archiver`: import, backfill-wayback, retag, reprocess.
 
-cli.py calls `register(add)`. Summaries go to stdout, progress bars and
+cli.py calls `register_history_commands(add)`. Summaries go to stdout, progress bars and
 per-snapshot problems to stderr. Exit codes as in cli.py: 0 done, 1 some
 snapshot or item failed (the rest was done), 2 nothing could start.
 """
@@ -10,21 +10,19 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from feed_archiver.cli import settings_from, store_for
+from feed_archiver.cli_common import AddCommand, settings_from
+from feed_archiver.errors import ExitCode
 from feed_archiver.settings import check_feed_url
+from feed_archiver.storage import Store
 
 if TYPE_CHECKING:
-    from feed_archiver.history import HistoryTally
-
-EXIT_OK, EXIT_FAILED = 0, 1
-Command = Callable[[argparse.Namespace], int]
-Add = Callable[[str, Command, str], argparse.ArgumentParser]
+    from feed_archiver.history.snapshots import HistoryTally
 
 
-def register(add: Add) -> None:
+def register_history_commands(add: AddCommand) -> None:
     """Add the history subcommands to the feed-archiver parser."""
     imp = add("import", cmd_import, "import saved feed files (RSS/Atom, gzipped or not, folders)")
     imp.add_argument("paths", nargs="+", metavar="PATH", help="feed file or folder (recursive)")
@@ -76,7 +74,7 @@ def _common(parser: argparse.ArgumentParser, *, dry_run_help: str = "write nothi
 
 def counted_feed(given: str | None, configured: Sequence[str]) -> str:
     """The feed imported items count under: --feed-url, else the only URL in FEED_URLS."""
-    from feed_archiver.history import HistoryError
+    from feed_archiver.history.snapshots import HistoryError
 
     if given:
         return check_feed_url(given)
@@ -95,13 +93,13 @@ def _err(line: str) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from feed_archiver.history import terminal_progress
-    from feed_archiver.history_import import import_files
+    from feed_archiver.history.file_import import import_files
+    from feed_archiver.history.snapshots import terminal_progress
 
     settings = settings_from(args)
     feed_url = counted_feed(args.feed_url, settings.feed_urls)
     tally = import_files(
-        store_for(settings),
+        Store.from_settings(settings),
         args.paths,
         feed_url=feed_url,
         max_bytes=settings.fetch.max_bytes,
@@ -113,12 +111,12 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_reprocess(args: argparse.Namespace) -> int:
-    from feed_archiver.history import terminal_progress
-    from feed_archiver.reprocess import reprocess
+    from feed_archiver.history.reprocess import reprocess
+    from feed_archiver.history.snapshots import terminal_progress
 
     settings = settings_from(args)
     tally = reprocess(
-        store_for(settings),
+        Store.from_settings(settings),
         configured_feeds=settings.feed_urls,
         only_feed=check_feed_url(args.feed) if args.feed else None,
         dry_run=args.dry_run,
@@ -129,32 +127,33 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
 
 
 def cmd_retag(args: argparse.Namespace) -> int:
-    from feed_archiver.history import terminal_progress
-    from feed_archiver.retag import retag
+    from feed_archiver.history.retag import retag
+    from feed_archiver.history.snapshots import terminal_progress
 
     settings = settings_from(args)
     report = retag(
-        store_for(settings),
+        Store.from_settings(settings),
         dry_run=args.dry_run,
         pool_size=settings.s3_concurrency,
         progress=terminal_progress(quiet=args.quiet),
     )
     print("\n".join(report.lines()))
-    return EXIT_FAILED if report.errors else EXIT_OK
+    return ExitCode.FAILED if report.errors else ExitCode.OK
 
 
 def cmd_backfill_wayback(args: argparse.Namespace) -> int:
-    from feed_archiver.backfill import backfill_wayback
-    from feed_archiver.history import terminal_progress
-    from feed_archiver.wayback import month_param, wayback_options
+    from feed_archiver.history.backfill import backfill_wayback
+    from feed_archiver.history.snapshots import terminal_progress
+    from feed_archiver.history.wayback import month_param
+    from feed_archiver.settings import load_wayback_options
 
     settings = settings_from(args)
     feed = check_feed_url(args.feed)
     report = backfill_wayback(
-        store_for(settings),
+        Store.from_settings(settings),
         feed,
         count_as=check_feed_url(args.feed_url) if args.feed_url else None,
-        options=wayback_options(
+        options=load_wayback_options(
             os.environ,
             cdx_url=args.cdx_url,
             capture_url=args.capture_url,
@@ -171,7 +170,7 @@ def cmd_backfill_wayback(args: argparse.Namespace) -> int:
     print("\n".join(report.lines(dry_run=args.dry_run)))
     for line in report.problems():
         _err(line)
-    return EXIT_OK if report.ok else EXIT_FAILED
+    return ExitCode.OK if report.ok else ExitCode.FAILED
 
 
 def _print_tally(tally: HistoryTally, *, dry_run: bool) -> int:
@@ -180,4 +179,4 @@ def _print_tally(tally: HistoryTally, *, dry_run: bool) -> int:
         _err(f"failed: {name}: {error}")
     for note in tally.notes:
         _err(f"note: {note}")
-    return EXIT_FAILED if tally.failed else EXIT_OK
+    return ExitCode.FAILED if tally.failed else ExitCode.OK
