@@ -7,6 +7,9 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 UV ?= $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --locked
+# `make dashboard` serves the page with your AWS credentials and no login: on this
+# machine only, unless you opt in (`make dashboard DASHBOARD_ADDRESS=0.0.0.0`, see README).
+DASHBOARD_ADDRESS ?= 127.0.0.1
 
 .PHONY: help setup demo dashboard test unit lint format browser-deps sam-checks bench bench-quick gazetteer pr clean
 
@@ -24,7 +27,7 @@ demo: setup ## the main job locally: moto + sample feed + archiver + dashboard o
 	$(RUN) python -m dashboard.demo
 
 dashboard: setup ## the dashboard against a deployed stack (ARCHIVE_BUCKET, ARCHIVE_TABLE, AWS_PROFILE/AWS_REGION)
-	$(RUN) streamlit run dashboard/app.py --server.headless true
+	$(RUN) streamlit run dashboard/app.py --server.headless true --server.address $(DASHBOARD_ADDRESS)
 
 test: setup lint ## everything CI checks: lint, types, all tests (browser included when Chromium is there), SAM checks, quick benchmark
 	$(RUN) pytest

@@ -194,12 +194,13 @@ def status_text(state: FeedState) -> str:
     if state.status == Status.FAILING:
         since = state.failing_since or state.last_attempt or "?"
         return f"failing since {since} ({state.consecutive_failures} attempts)"
-    return {
+    labels: dict[str, str] = {
         Status.OK: "ok",
         Status.NOT_MODIFIED: "not modified",
         Status.INACTIVE: "inactive",
         Status.NEVER: "never fetched",
-    }.get(state.status, state.status)
+    }
+    return labels.get(state.status, state.status)
 
 
 def feeds_frame(archive: Archive, now: datetime) -> pd.DataFrame:

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from feed_archiver import archive_format as fmt
+from feed_archiver.capture.queue import CaptureRequest, requests_for
+from feed_archiver.counts import ItemCounts
 from feed_archiver.errors import StorageError
 from feed_archiver.items import build_document, index_record
 from feed_archiver.storage import IndexChange, Store
@@ -35,33 +37,27 @@ INDEX_TEXT_CHARS = 2000
 
 
 @dataclass
-class ArchiveOutcome:
+class ArchiveOutcome(ItemCounts):
     """What one archive pass did. `complete` is false when anything is left for a later run."""
 
-    seen: int = 0
-    new: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    duplicates: int = 0
-    older: int = 0  # the index holds a revision seen after this copy: left alone
     errors: list[str] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)  # entries that can never be archived
     stopped_early: bool = False
+    # Committed items to capture (new, or their link changed): run.py hands them to the queue.
+    to_capture: list[CaptureRequest] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
         return not self.errors and not self.stopped_early
 
-    def add(self, other: ArchiveOutcome) -> None:
-        self.seen += other.seen
-        self.new += other.new
-        self.updated += other.updated
-        self.unchanged += other.unchanged
-        self.duplicates += other.duplicates
-        self.older += other.older
+    def add(self, other: ItemCounts) -> None:
+        super().add(other)
+        if not isinstance(other, ArchiveOutcome):
+            return
         self.errors.extend(other.errors)
         self.rejected.extend(other.rejected)
         self.stopped_early = self.stopped_early or other.stopped_early
+        self.to_capture.extend(other.to_capture)
 
 
 # A pending write: the document to store and the index record it replaces.
@@ -71,22 +67,12 @@ Pending = tuple[dict[str, Any], dict[str, Any] | None]
 Planner = Callable[[Sequence[str], dict[str, dict[str, Any]]], tuple[list[Pending], int]]
 
 
-def archive_entries(
-    store: Store,
-    entries: Iterable[Entry],
-    *,
-    feed_url: str,
-    seen_at: str,
-    via: str = "feed",
-    out_of_time: Callable[[], bool] = lambda: False,
-    pool_size: int = 16,
-) -> ArchiveOutcome:
-    """Archive parsed entries: new ones are added, edited ones get a new revision."""
+def unique_entries(entries: Iterable[Entry], outcome: ArchiveOutcome) -> dict[str, Entry]:
+    """The entries by item key, each once (the first wins); counts seen, duplicates, rejected."""
     # Imported here, not at module level: it loads the parser (feedparser), which a
     # run whose feed is unchanged never needs, so the Lambda's cold start skips it.
-    from feed_archiver.identity import content_hash, item_id
+    from feed_archiver.identity import item_id
 
-    outcome = ArchiveOutcome()
     unique: dict[str, Entry] = {}
     for entry in entries:
         outcome.seen += 1
@@ -102,42 +88,73 @@ def archive_entries(
             outcome.duplicates += 1  # the feed lists one item twice: keep the first
             continue
         unique[key] = entry
+    return unique
 
+
+@dataclass
+class EntryPlanner:
+    """The archive's rules for one body's entries: new, edited, unchanged, or older.
+
+    Called with item keys and their current index records; returns the writes
+    needed and how many keys need none. The live run, history imports and their
+    dry runs all plan with it, so a dry run reports what the real run would do.
+    """
+
+    entries: dict[str, Entry]
+    feed_url: str
+    seen_at: str
+    via: str = "feed"
+    older: int = 0  # the index holds a revision seen after this copy: left alone
+
+    def __call__(
+        self, keys: Sequence[str], records: dict[str, dict[str, Any]]
+    ) -> tuple[list[Pending], int]:
+        from feed_archiver.identity import content_hash
+
+        pending: list[Pending] = []
+        unchanged = 0
+        for key in keys:
+            entry = self.entries[key]
+            previous = records.get(key)
+            if previous and previous["content_hash"] == content_hash(entry):
+                unchanged += 1
+                continue
+            if previous and str(previous.get("last_seen") or "") > self.seen_at:
+                # A later fetch (an overlapping run, or this feed after an unfinished
+                # body) already stored a newer text: an older copy never rolls it back.
+                self.older += 1
+                continue
+            document = build_document(
+                entry, feed_url=self.feed_url, seen_at=self.seen_at, previous=previous, via=self.via
+            )
+            pending.append((document, previous))
+        return pending, unchanged
+
+
+def archive_entries(
+    store: Store,
+    entries: Iterable[Entry],
+    *,
+    feed_url: str,
+    seen_at: str,
+    via: str = "feed",
+    out_of_time: Callable[[], bool] = lambda: False,
+    pool_size: int = 16,
+) -> ArchiveOutcome:
+    """Archive parsed entries: new ones are added, edited ones get a new revision."""
+    outcome = ArchiveOutcome()
+    unique = unique_entries(entries, outcome)
     keys = list(unique)
-    older = 0
     for start in range(0, len(keys), CHUNK_SIZE):
         if out_of_time():
             outcome.stopped_early = True
             break
-        chunk = {k: unique[k] for k in keys[start : start + CHUNK_SIZE]}
-
-        def plan(
-            keys: Sequence[str], records: dict[str, dict[str, Any]], chunk: dict[str, Entry] = chunk
-        ) -> tuple[list[Pending], int]:
-            nonlocal older
-            pending: list[Pending] = []
-            unchanged = 0
-            for key in keys:
-                entry = chunk[key]
-                previous = records.get(key)
-                if previous and previous["content_hash"] == content_hash(entry):
-                    unchanged += 1
-                    continue
-                if previous and str(previous.get("last_seen") or "") > seen_at:
-                    # A later fetch (an overlapping run, or this feed after an unfinished
-                    # body) already stored a newer text: an older copy never rolls it back.
-                    older += 1
-                    continue
-                document = build_document(
-                    entry, feed_url=feed_url, seen_at=seen_at, previous=previous, via=via
-                )
-                pending.append((document, previous))
-            return pending, unchanged
-
+        chunk = keys[start : start + CHUNK_SIZE]
+        planner = EntryPlanner({k: unique[k] for k in chunk}, feed_url, seen_at, via)
         outcome.add(
-            write_planned(store, list(chunk), plan, pool_size=pool_size, out_of_time=out_of_time)
+            write_planned(store, chunk, planner, pool_size=pool_size, out_of_time=out_of_time)
         )
-    outcome.older += older
+        outcome.older += planner.older
     return outcome
 
 
@@ -225,6 +242,7 @@ def _write(
                 outcome.new += 1
             else:
                 outcome.updated += 1
+    outcome.to_capture += requests_for([(d, p) for d, p in pending if d["key"] in committed])
     conflicted = set(result.conflicted)
     stored = {d["key"]: d for d, _ in pending if d["key"] in conflicted}
     return result.conflicted, stored

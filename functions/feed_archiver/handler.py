@@ -19,9 +19,10 @@ logger = Logger()
 metrics = Metrics()
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
-# What a run talks through: AWS (botocore) and the feed fetch (urllib3 over http.client).
-# Patching only these, not every library the X-Ray SDK knows, halves the tracer's start-up.
-TRACED_MODULES = ("botocore", "httplib")
+# Only the AWS calls are traced (botocore). Not "httplib": it puts X-Amzn-Trace-Id on every
+# request http.client sends, feed servers included, telling third parties our trace ids.
+# Patching one module, not every library the X-Ray SDK knows, also keeps start-up short.
+TRACED_MODULES = ("botocore",)
 
 
 def traced(handler: Handler) -> Handler:

@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from feed_archiver.archive import ArchiveOutcome, archive_entries
 from feed_archiver.archive_format import sha256_hex
+from feed_archiver.capture.queue import CaptureQueue, CaptureRequest
 from feed_archiver.clock import parse_rfc3339, rfc3339, utcnow
+from feed_archiver.counts import ItemCounts
 from feed_archiver.errors import (
     FeedArchiverError,
     FeedParseError,
@@ -47,15 +49,14 @@ class FeedSummary:
     feed_url: str
     status: Status
     http_status: int | None = None
-    items_seen: int = 0
-    items_new: int = 0
-    items_updated: int = 0
-    items_unchanged: int = 0
-    items_older: int = 0  # a newer revision was already stored (left alone)
+    items: ItemCounts = field(default_factory=ItemCounts)
     items_rejected: int = 0  # entries that can never be archived (see `error`)
-    duplicates: int = 0
     items_with_problems: int = 0
     bodies_resumed: int = 0  # unfinished bodies of earlier runs finished by this one
+    # Items handed to the capture queue; those it refused stay pending for `capture --missing`.
+    captures_queued: int = 0
+    captures_not_queued: int = 0
+    capture_queue_error: str | None = None
     bytes_fetched: int = 0
     http_requests: int = 0
     error: str | None = None
@@ -65,7 +66,19 @@ class FeedSummary:
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The summary as the handler and the CLI print it: the item counts flattened."""
+        data = asdict(self)
+        items = data.pop("items")
+        counted = {f"items_{k}": v for k, v in items.items() if k != "duplicates"}
+        return {**counted, "duplicates": items["duplicates"], **data}
+
+    # Read-only views of the counts, under the names of the printed summary.
+    items_seen = property(lambda self: self.items.seen)
+    items_new = property(lambda self: self.items.new)
+    items_updated = property(lambda self: self.items.updated)
+    items_unchanged = property(lambda self: self.items.unchanged)
+    items_older = property(lambda self: self.items.older)
+    duplicates = property(lambda self: self.items.duplicates)
 
 
 @dataclass
@@ -95,13 +108,16 @@ def run_feeds(
     force: bool = False,
     fetch: Callable[..., Any] = fetch_feed,
     lease_seconds: float | None = None,
+    capture_queue: CaptureQueue | None = None,
 ) -> RunSummary:
     """Archive every feed; `force` ignores back-off (not inactivity).
 
     `lease_seconds` is how long a run may hold a feed (default: the setting); the
     Lambda passes its remaining time, so a crashed invocation's lease ends with it.
+    `capture_queue` defaults to the one CAPTURE_QUEUE_URL names (none: nothing is sent).
     """
     summary = RunSummary()
+    queue = capture_queue or CaptureQueue.from_settings(settings)
     for url in feed_urls or settings.feed_urls:
         if out_of_time():
             summary.feeds.append(
@@ -118,6 +134,7 @@ def run_feeds(
                 force=force,
                 fetch=fetch,
                 lease_seconds=lease_seconds,
+                capture_queue=queue,
             )
         )
     return summary
@@ -133,8 +150,12 @@ def archive_feed(
     force: bool = False,
     fetch: Callable[..., Any] = fetch_feed,
     lease_seconds: float | None = None,
+    capture_queue: CaptureQueue | None = None,
 ) -> FeedSummary:
-    """Run one feed end to end and record its state. Never raises for the feed's own faults."""
+    """Run one feed end to end and record its state. Never raises for the feed's own faults.
+
+    New items, and items whose link changed, go to `capture_queue` once committed.
+    """
     started = time.monotonic()
     try:
         state, work = store.get_feed_state_and_work(url)
@@ -150,7 +171,9 @@ def archive_feed(
         summary.error, summary.next_attempt_after = state.last_error, state.next_attempt_after
         return summary
 
-    job = _FeedRun(store, settings, state, summary, moment, out_of_time, now, lease_seconds)
+    job = _FeedRun(
+        store, settings, state, summary, moment, out_of_time, now, lease_seconds, capture_queue
+    )
     state.last_attempt = rfc3339(moment)
     try:
         if not work.held_by_another(job.owner, rfc3339(moment)):
@@ -195,6 +218,7 @@ class _FeedRun:
         out_of_time: Callable[[], bool],
         now: Callable[[], datetime],
         lease_seconds: float | None,
+        capture_queue: CaptureQueue | None = None,
     ) -> None:
         self.store, self.settings, self.state, self.summary = store, settings, state, summary
         self.moment, self.out_of_time, self.now = moment, out_of_time, now
@@ -204,6 +228,7 @@ class _FeedRun:
         self.settled: list[PendingBody] = []  # every item committed: forget them
         self.finished_hashes: set[str] = set()  # bodies finished from raw/ by this run
         self.rejections: list[str] = []
+        self.capture_queue = capture_queue
 
     def run(self, pending: Sequence[PendingBody], fetch: Callable[..., Any]) -> None:
         if pending and not (self._take() and self._finish_pending(pending)):
@@ -284,15 +309,21 @@ class _FeedRun:
             pool_size=self.settings.s3_concurrency,
         )
         summary = self.summary
-        summary.items_seen += outcome.seen
-        summary.items_new += outcome.new
-        summary.items_updated += outcome.updated
-        summary.items_unchanged += outcome.unchanged
-        summary.items_older += outcome.older
+        summary.items.add(outcome.counts())
         summary.items_rejected += len(outcome.rejected)
-        summary.duplicates += outcome.duplicates
         self.rejections.extend(outcome.rejected)
+        self._enqueue(outcome.to_capture)
         return outcome
+
+    def _enqueue(self, requests: Sequence[CaptureRequest]) -> None:
+        """Hand committed items to the capture queue. A failure only leaves them pending."""
+        if not requests or self.capture_queue is None:
+            return
+        result = self.capture_queue.enqueue(requests)
+        self.summary.captures_queued += result.sent
+        if result.failed:
+            self.summary.captures_not_queued += len(result.failed)
+            self.summary.capture_queue_error = result.first_error
 
     def _incomplete(self, outcome: ArchiveOutcome) -> None:
         state, summary = self.state, self.summary

@@ -15,9 +15,20 @@ from html.parser import HTMLParser
 SAFE_CONTENT_SCHEMES = frozenset({"http", "https", "mailto", "tel", "ftp"})
 WEB_SCHEMES = frozenset({"http", "https"})
 
-# Elements whose text is never article text. (Not <head>/<title>: an unclosed
-# one in a fragment would swallow everything after it.)
-_INVISIBLE = frozenset({"script", "style", "template"})
+# Elements whose text is never article text: raw-text and RCDATA elements
+# (script, style, xmp, noembed, noframes, noscript, textarea, and plaintext,
+# which never ends: a browser reads everything up to their end tag as text, so
+# an unclosed one swallows the rest of any page the fragment is embedded in),
+# and form controls whose content is the control's own UI. All have an end tag
+# (none is void), so counting them open and closed stays balanced. (Not
+# <head>/<title>: an unclosed one in a fragment would swallow everything after
+# it; the sanitiser drops <title>.)
+_INVISIBLE = frozenset(
+    {
+        "button", "datalist", "meter", "noembed", "noframes", "noscript", "plaintext",
+        "progress", "script", "select", "style", "template", "textarea", "xmp",
+    }
+)  # fmt: skip
 
 # Elements that start a new paragraph of plain text.
 _BLOCKS = frozenset(
@@ -29,20 +40,23 @@ _BLOCKS = frozenset(
     }
 )  # fmt: skip
 
-# Dropped together with everything inside them: active or embedded content.
-_DROP_WITH_CONTENT = frozenset(
+# Dropped together with everything inside them: active or embedded content, and
+# everything that is not article text (above; <title> is RCDATA too). An
+# unclosed one drops the rest of the fragment, as a browser would hide it.
+_DROP_WITH_CONTENT = _INVISIBLE | frozenset(
+    {"applet", "audio", "frameset", "iframe", "math", "object", "svg", "title", "video"}
+)
+# Dropped, but they have no content (void) or their content is plain markup
+# (the text of a form, fieldset, legend, label, option or output is kept).
+_DROP_TAG_ONLY = frozenset(
     {
-        "applet", "audio", "frameset", "iframe", "math", "noembed", "noframes",
-        "object", "script", "style", "svg", "template", "video",
+        "base", "embed", "fieldset", "form", "frame", "input", "keygen", "label", "legend",
+        "link", "meta", "optgroup", "option", "output", "param",
     }
 )  # fmt: skip
-# Dropped, but they have no content (void) or their content is plain markup.
-_DROP_TAG_ONLY = frozenset(
-    {"base", "button", "embed", "form", "frame", "input", "link", "meta", "param", "select"}
-)
 _VOID = frozenset(
-    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
-     "source", "track", "wbr"}
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "keygen", "link", "meta",
+     "param", "source", "track", "wbr"}
 )  # fmt: skip
 # Attributes whose value is a URL (or a list of URLs) a browser would load or follow.
 _URL_ATTRIBUTES = frozenset(
@@ -103,7 +117,8 @@ def is_safe_content_url(url: str) -> bool:
 def sanitise_html(markup: str) -> str:
     """Defensive re-serialisation of an HTML fragment.
 
-    Drops script/style/iframe/object/embed/svg (and similar), event-handler
+    Drops script/style/iframe/object/embed/svg (and similar), raw-text elements
+    (textarea, noscript, xmp, plaintext...) and form controls, event-handler
     (on*) attributes, inline styles, and URL attributes whose scheme is not
     http(s)/mailto/tel/ftp (javascript:, vbscript:, data:...). Text is
     re-escaped, comments and declarations are dropped. Applied after

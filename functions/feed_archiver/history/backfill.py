@@ -181,7 +181,7 @@ def _backfill_one(
         headers=result.headers,
         now=capture.moment,  # the feed as served then: a later-dated item is not believed
     )
-    items_before = run.tally.items_seen
+    items_before = run.tally.seen
     status, error = run.add(snapshot, target)
     if status == NOT_A_FEED:
         _remember(store, feed, capture, now, FAILED, error=error)
@@ -189,7 +189,7 @@ def _backfill_one(
     elif error:
         report.retry_later.append((capture, error))
     else:
-        _remember(store, feed, capture, now, IMPORTED, items=run.tally.items_seen - items_before)
+        _remember(store, feed, capture, now, IMPORTED, items=run.tally.seen - items_before)
         report.imported += 1
 
 

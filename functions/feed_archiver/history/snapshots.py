@@ -27,10 +27,10 @@ from typing import Any, Protocol
 
 from tqdm import tqdm
 
-from feed_archiver import archive_format as fmt
-from feed_archiver.archive import archive_entries
+from feed_archiver.archive import ArchiveOutcome, EntryPlanner, archive_entries, unique_entries
+from feed_archiver.counts import ItemCounts
 from feed_archiver.errors import FeedArchiverError, FeedParseError
-from feed_archiver.identity import content_hash, item_id
+from feed_archiver.items import index_record
 from feed_archiver.parse import Entry, parse_feed
 from feed_archiver.storage import Store
 
@@ -64,16 +64,10 @@ class Snapshot:
 
 
 @dataclass
-class HistoryTally:
+class HistoryTally(ItemCounts):
     """What a history command did, over all its snapshots."""
 
     snapshots: int = 0
-    items_seen: int = 0
-    new: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    older: int = 0  # a newer revision is already stored
-    duplicates: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)  # (snapshot name, error)
     notes: list[str] = field(default_factory=list)  # repaired/malformed feeds
 
@@ -84,7 +78,7 @@ class HistoryTally:
     def summary(self, *, dry_run: bool = False) -> str:
         verb = "would archive" if dry_run else "archived"
         text = (
-            f"{self.snapshots} snapshots {verb}: {self.items_seen} items seen, {self.new} new, "
+            f"{self.snapshots} snapshots {verb}: {self.seen} items seen, {self.new} new, "
             f"{self.updated} updated, {self.unchanged} unchanged"
         )
         if self.older:
@@ -166,12 +160,8 @@ class HistoryRun:
         return ARCHIVED, None
 
     def _archive(self, entries: Iterable[Entry], feed_url: str, seen_at: str) -> str | None:
-        entries = list(entries)
-        self.tally.items_seen += len(entries)
         if self.dry_run:
-            kept, older = self._drop_superseded(entries, seen_at)
-            self.tally.older += older
-            self._plan(kept, feed_url, seen_at)
+            self.tally.add(self._plan(entries, feed_url, seen_at))
             return None
         # archive_entries' planner leaves alone what a newer copy already stored ("older").
         outcome = archive_entries(
@@ -182,58 +172,29 @@ class HistoryRun:
             via=self.via,
             pool_size=self.pool_size,
         )
-        self.tally.older += outcome.older
-        self.tally.new += outcome.new
-        self.tally.updated += outcome.updated
-        self.tally.unchanged += outcome.unchanged
-        self.tally.duplicates += outcome.duplicates
+        self.tally.add(outcome.counts())
         if outcome.errors:
             return f"{len(outcome.errors)} item writes failed; first: {outcome.errors[0]}"
         return None
 
-    def _records(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+    def _plan(self, entries: Iterable[Entry], feed_url: str, seen_at: str) -> ItemCounts:
+        """A dry run: ask the archive's planner what it would write, and remember it, so
+        later snapshots of this run are planned against what this one would have written."""
+        counts = ArchiveOutcome()
+        unique = unique_entries(entries, counts)
+        keys = list(unique)
         records = self.store.get_index_records(keys)
         records.update({k: self._planned[k] for k in keys if k in self._planned})
-        return records
-
-    def _drop_superseded(self, entries: list[Entry], seen_at: str) -> tuple[list[Entry], int]:
-        """For a dry run: entries whose stored (or planned) revision is not newer than this copy."""
-        keys = [fmt.item_key(item_id(e)) for e in entries]
-        records = self._records(keys)
-        kept: list[Entry] = []
-        older = 0
-        for entry, key in zip(entries, keys, strict=True):
-            record = records.get(key)
-            if (
-                record is not None
-                and record["content_hash"] != content_hash(entry)
-                and record.get("last_seen", "") > seen_at
-            ):
-                older += 1
-                continue
-            kept.append(entry)
-        return kept, older
-
-    def _plan(self, entries: list[Entry], feed_url: str, seen_at: str) -> None:
-        """Count what archive_entries would do, and remember it for later snapshots."""
-        records = self._records([fmt.item_key(item_id(e)) for e in entries])
-        done: set[str] = set()
-        for entry in entries:
-            key = fmt.item_key(item_id(entry))
-            if key in done:
-                self.tally.duplicates += 1
-                continue
-            done.add(key)
-            record = records.get(key)
-            digest = content_hash(entry)
-            if record is None:
-                self.tally.new += 1
-            elif record["content_hash"] == digest:
-                self.tally.unchanged += 1
-                continue
+        planner = EntryPlanner(unique, feed_url, seen_at, self.via)
+        pending, counts.unchanged = planner(keys, records)
+        counts.older = planner.older
+        for document, previous in pending:
+            if previous is None:
+                counts.new += 1
             else:
-                self.tally.updated += 1
-            self._planned[key] = {"content_hash": digest, "last_seen": seen_at}
+                counts.updated += 1
+            self._planned[document["key"]] = index_record(document, None)
+        return counts.counts()
 
 
 class Progress(Protocol):
