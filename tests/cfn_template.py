@@ -7,6 +7,7 @@ the logical ids they name, without resolving anything that needs AWS.
 from __future__ import annotations
 
 import re
+import shlex
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 
 Template = dict[str, Any]
+SamConfig = dict[str, Any]  # samconfig.toml, as tomllib reads it
 
 FUNCTION = "ArchiverFunction"
 BUCKET = "ArchiveBucket"
@@ -46,6 +48,26 @@ def referenced_id(value: Any) -> str | None:
 
 def sub_text(value: Any) -> str:
     return value["Fn::Sub"] if isinstance(value, dict) and "Fn::Sub" in value else ""
+
+
+def arn_text(value: Any) -> str:
+    """An ARN as the template writes it, in Sub syntax: GetAtt X.Arn is "${X.Arn}"."""
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        target = value["Fn::GetAtt"]
+        return f"${{{target if isinstance(target, str) else '.'.join(target)}}}"
+    return sub_text(value) or str(value)
+
+
+def condition_switch(template: Template, name: Any) -> tuple[str, Any] | None:
+    """(parameter, value) when condition `name` is `!Equals [!Ref parameter, value]`, else None."""
+    condition = template.get("Conditions", {}).get(name) if isinstance(name, str) else None
+    if not isinstance(condition, dict) or "Fn::Equals" not in condition:
+        return None
+    left, right = condition["Fn::Equals"]
+    parameter = referenced_id(left)
+    if parameter is None or parameter not in template.get("Parameters", {}):
+        return None
+    return parameter, right
 
 
 def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
@@ -92,6 +114,19 @@ def alarm_metrics(props: dict[str, Any]) -> Iterator[dict[str, Any]]:
     for query in props.get("Metrics", []):
         if "MetricStat" in query:
             yield query["MetricStat"]["Metric"]
+
+
+def load_samconfig() -> SamConfig:
+    return tomllib.loads((ROOT / "samconfig.toml").read_text("utf-8"))
+
+
+def deploy_parameters(config: SamConfig, environment: str) -> dict[str, str]:
+    """The parameter_overrides of `sam deploy --config-env <environment>` as a dict."""
+    overrides = config.get(environment, {}).get("deploy", {}).get("parameters", {})
+    words = [
+        w for item in as_list(overrides.get("parameter_overrides", [])) for w in shlex.split(item)
+    ]
+    return dict(word.split("=", 1) for word in words)
 
 
 def locked_version(package: str) -> str:

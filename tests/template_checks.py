@@ -10,10 +10,14 @@ from tests.cfn_template import (
     BUCKET,
     FUNCTION,
     TABLE,
+    SamConfig,
     Template,
     alarm_metrics,
     alarms,
+    arn_text,
     as_list,
+    condition_switch,
+    deploy_parameters,
     find_in_map,
     function_properties,
     locked_version,
@@ -25,6 +29,8 @@ from tests.cfn_template import (
 )
 
 Checker = Callable[[Template], list[str]]
+# Checks of the template together with the deploy configuration (samconfig.toml).
+ConfigChecker = Callable[[Template, SamConfig], list[str]]
 
 # Everything the archiver does (see the role in template.yaml); anything else is a widening.
 FUNCTION_ACTIONS = frozenset(
@@ -50,12 +56,34 @@ FUNCTION_ACTIONS = frozenset(
 NO_RESOURCE_LEVEL_ACTIONS = frozenset({"xray:PutTraceSegments", "xray:PutTelemetryRecords"})
 ARCHIVE_PREFIXES = ("items/", "raw/")
 READ_ONLY_VERBS = ("Get", "List", "BatchGet", "Query", "Describe", "Scan")
+# Every request the dashboard sends (dashboard/data.py through the store), as (action, ARN):
+# tests/test_template.py checks this against the requests it really sends.
+DASHBOARD_GRANTS = frozenset(
+    {
+        ("dynamodb:Query", f"${{{TABLE}.Arn}}"),
+        ("dynamodb:Query", f"${{{TABLE}.Arn}}/index/by-month"),
+    }
+)
+PRODUCTION = "prod"  # the samconfig.toml environment `sam deploy --config-env prod` reads
+
+
+def encryption_algorithms(bucket: dict[str, Any]) -> set[Any]:
+    rules = (
+        bucket["Properties"]
+        .get("BucketEncryption", {})
+        .get("ServerSideEncryptionConfiguration", [])
+    )
+    return {r.get("ServerSideEncryptionByDefault", {}).get("SSEAlgorithm") for r in rules}
+
+
+def public_access_gaps(bucket: dict[str, Any]) -> list[str]:
+    block = bucket["Properties"].get("PublicAccessBlockConfiguration", {})
+    flags = ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")
+    return [f"public access block {f} is not true" for f in flags if block.get(f) is not True]
 
 
 def check_bucket_encrypted(t: Template) -> list[str]:
-    props = t["Resources"][BUCKET]["Properties"]
-    rules = props.get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration", [])
-    algorithms = {r.get("ServerSideEncryptionByDefault", {}).get("SSEAlgorithm") for r in rules}
+    algorithms = encryption_algorithms(t["Resources"][BUCKET])
     return (
         []
         if algorithms & {"AES256", "aws:kms", "aws:kms:dsse"}
@@ -69,9 +97,7 @@ def check_bucket_versioned(t: Template) -> list[str]:
 
 
 def check_public_access_blocked(t: Template) -> list[str]:
-    block = t["Resources"][BUCKET]["Properties"].get("PublicAccessBlockConfiguration", {})
-    flags = ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")
-    return [f"public access block {f} is not true" for f in flags if block.get(f) is not True]
+    return public_access_gaps(t["Resources"][BUCKET])
 
 
 def check_tls_only(t: Template) -> list[str]:
@@ -233,6 +259,56 @@ def check_schedule(t: Template) -> list[str]:
     return problems
 
 
+def schedule_role(t: Template) -> dict[str, Any]:
+    role = t["Resources"].get(referenced_id(schedule_event(t).get("RoleArn")) or "", {})
+    return role if role.get("Type") == "AWS::IAM::Role" else {}
+
+
+def _names_group(arn: Any, group: str) -> bool:
+    """True for the group's own ARN, or a schedule ARN pattern inside that group only."""
+    text = arn_text(arn)
+    return text == f"${{{group}.Arn}}" or f":schedule/${{{group}}}/" in text
+
+
+def check_scheduler_trusts_only_its_schedules(t: Template) -> list[str]:
+    """The confused deputy: only this account's schedules in this stack's group may assume it."""
+    role = schedule_role(t)
+    if not role:
+        return ["the schedule uses a role SAM generates, which trusts Scheduler unconditionally"]
+    group = referenced_id(schedule_event(t).get("GroupName")) or ""
+    if t["Resources"].get(group, {}).get("Type") != "AWS::Scheduler::ScheduleGroup":
+        return ["the schedule is not in a schedule group of this stack"]
+    problems = []
+    for s in statements(role["Properties"]["AssumeRolePolicyDocument"]):
+        condition = s.get("Condition", {})
+        account = condition.get("StringEquals", {}).get("aws:SourceAccount")
+        sources = [
+            arn
+            for operator in ("ArnEquals", "ArnLike", "StringEquals", "StringLike")
+            for arn in as_list(condition.get(operator, {}).get("aws:SourceArn", []))
+        ]
+        if s.get("Principal") != {"Service": "scheduler.amazonaws.com"}:
+            problems.append(f"the schedule role trusts {s.get('Principal')}")
+        if account != {"Ref": "AWS::AccountId"}:
+            problems.append("the schedule role's trust has no aws:SourceAccount of this account")
+        if not sources or not all(_names_group(arn, group) for arn in sources):
+            problems.append(f"the schedule role's trust has no aws:SourceArn limited to {group}")
+    return problems
+
+
+def check_scheduler_role_least_privilege(t: Template) -> list[str]:
+    queue = referenced_id(schedule_event(t).get("DeadLetterConfig", {}).get("Arn"))
+    allowed = {("lambda:InvokeFunction", FUNCTION), ("sqs:SendMessage", queue)}
+    granted = {
+        (action, referenced_id(target))
+        for policy in schedule_role(t).get("Properties", {}).get("Policies", [])
+        for s in statements(policy["PolicyDocument"])
+        for action in as_list(s.get("Action", []))
+        for target in as_list(s.get("Resource", []))
+    }
+    return [f"the schedule role may {a} on {r}" for a, r in sorted(granted - allowed, key=str)]
+
+
 def check_async_failures_reported(t: Template) -> list[str]:
     on_failure = function_properties(t).get("EventInvokeConfig", {}).get("DestinationConfig", {})
     destination = on_failure.get("OnFailure", {}).get("Destination")
@@ -320,6 +396,23 @@ def check_dashboard_policy_read_only(t: Template) -> list[str]:
     return problems
 
 
+def check_dashboard_policy_exact(t: Template) -> list[str]:
+    granted = {
+        (action, arn_text(target))
+        for s in statements(dashboard_policy(t))
+        if s.get("Effect") == "Allow"
+        for action in as_list(s.get("Action", []))
+        for target in as_list(s.get("Resource", []))
+    }
+    return [
+        f"dashboard policy grants {a} on {r}, which the dashboard never sends"
+        for a, r in sorted(granted - DASHBOARD_GRANTS)
+    ] + [
+        f"dashboard policy lacks {a} on {r}, which the dashboard sends"
+        for a, r in sorted(DASHBOARD_GRANTS - granted)
+    ]
+
+
 def check_outputs(t: Template) -> list[str]:
     exported = {referenced_id(o["Value"]) for o in t.get("Outputs", {}).values()}
     wanted = {BUCKET, TABLE, FUNCTION, "AlarmTopic"}
@@ -402,6 +495,97 @@ def check_lifecycle(t: Template) -> list[str]:
     return problems
 
 
+def check_access_logging_option(t: Template) -> list[str]:
+    """S3 server access logs of the archive bucket: a parameter, off by default, done properly."""
+    logging = t["Resources"][BUCKET]["Properties"].get("LoggingConfiguration")
+    if not (isinstance(logging, dict) and "Fn::If" in logging):
+        return ["the archive bucket's access logging is not an option (Fn::If)"]
+    condition, on, off = logging["Fn::If"]
+    switch = condition_switch(t, condition)
+    log_bucket_id = referenced_id(on.get("DestinationBucketName"))
+    log_bucket = t["Resources"].get(log_bucket_id or "", {})
+    problems = []
+    if switch is None or parameter_default(t, {"Ref": switch[0]}) == switch[1]:
+        problems.append("access logging is not a parameter that is off by default")
+    if off != {"Ref": "AWS::NoValue"}:
+        problems.append("the archive bucket logs somewhere when the option is off")
+    if log_bucket.get("Type") != "AWS::S3::Bucket" or log_bucket.get("Condition") != condition:
+        return [*problems, "no log bucket created with the option (and only with it)"]
+    # SSE-S3 is the only default encryption S3 delivers server access logs into.
+    if encryption_algorithms(log_bucket) != {"AES256"}:
+        problems.append("the log bucket is not encrypted with SSE-S3")
+    problems += [f"log bucket: {p}" for p in public_access_gaps(log_bucket)]
+    ownership = log_bucket["Properties"].get("OwnershipControls", {}).get("Rules", [])
+    if [r.get("ObjectOwnership") for r in ownership] != ["BucketOwnerEnforced"]:
+        problems.append("the log bucket still uses ACLs (not BucketOwnerEnforced)")
+    rules = log_bucket["Properties"].get("LifecycleConfiguration", {}).get("Rules", [])
+    if not any(r.get("ExpirationInDays") and r.get("Status") == "Enabled" for r in rules):
+        problems.append("access logs never expire")
+    if not _log_delivery_allowed(t, log_bucket_id or "", condition):
+        problems.append(
+            "no bucket policy lets S3 log delivery write the archive bucket's logs, "
+            "and only those (aws:SourceArn, aws:SourceAccount)"
+        )
+    return problems
+
+
+def _log_delivery_allowed(t: Template, log_bucket: str, condition: str) -> bool:
+    for policy in resources_of_type(t, "AWS::S3::BucketPolicy").values():
+        props = policy["Properties"]
+        if referenced_id(props["Bucket"]) != log_bucket or policy.get("Condition") != condition:
+            continue
+        for s in statements(props["PolicyDocument"]):
+            when = s.get("Condition", {})
+            source = [a for c in when.values() for a in as_list(c.get("aws:SourceArn", []))]
+            account = [a for c in when.values() for a in as_list(c.get("aws:SourceAccount", []))]
+            if (
+                s.get("Effect") == "Allow"
+                and s.get("Principal") == {"Service": "logging.s3.amazonaws.com"}
+                and as_list(s.get("Action")) == ["s3:PutObject"]
+                and [referenced_id(a) for a in source] == [BUCKET]
+                and account == [{"Ref": "AWS::AccountId"}]
+            ):
+                return True
+    return False
+
+
+def check_production_table_protected(t: Template, config: SamConfig) -> list[str]:
+    """Deletion protection on the table, driven by a parameter that the prod config sets on."""
+    value = t["Resources"][TABLE]["Properties"].get("DeletionProtectionEnabled")
+    if not (isinstance(value, dict) and value.get("Fn::If", [None])[1:] == [True, False]):
+        return ["the table's DeletionProtectionEnabled is not driven by a parameter"]
+    switch = condition_switch(t, value["Fn::If"][0])
+    if switch is None:
+        return ["the table's deletion protection does not follow a parameter"]
+    parameter, on = switch
+    # Written out in the prod config: a later change of the template's default stays out of prod.
+    setting = deploy_parameters(config, PRODUCTION).get(parameter)
+    return [] if setting == on else [f"the prod config sets {parameter}={setting}, not {on}"]
+
+
+def alarm_email_parameter(t: Template) -> str | None:
+    for s in resources_of_type(t, "AWS::SNS::Subscription").values():
+        if s["Properties"].get("Protocol") == "email":
+            return referenced_id(s["Properties"].get("Endpoint"))
+    return None
+
+
+def check_production_requires_alarm_email(t: Template, config: SamConfig) -> list[str]:
+    """A Rule refuses a prod deploy without an alarm address, and the prod config is prod."""
+    email = alarm_email_parameter(t)
+    required = {"Fn::Not": [{"Fn::Equals": [{"Ref": email}, ""]}]}
+    prod = deploy_parameters(config, PRODUCTION)
+    for rule in t.get("Rules", {}).values():
+        if not any(a.get("Assert") == required for a in rule.get("Assertions", [])):
+            continue
+        if "RuleCondition" not in rule:
+            return []  # required for every stack
+        when = rule["RuleCondition"].get("Fn::Equals")
+        if when and prod.get(referenced_id(when[0]) or "") == when[1]:
+            return []
+    return [f"nothing refuses a {PRODUCTION} deploy without {email}"]
+
+
 CHECKERS: list[Checker] = [
     check_bucket_encrypted,
     check_bucket_versioned,
@@ -424,4 +608,13 @@ CHECKERS: list[Checker] = [
     check_runtime,
     check_queue_encrypted,
     check_lifecycle,
+    check_scheduler_trusts_only_its_schedules,
+    check_scheduler_role_least_privilege,
+    check_dashboard_policy_exact,
+    check_access_logging_option,
+]
+
+CONFIG_CHECKERS: list[ConfigChecker] = [
+    check_production_table_protected,
+    check_production_requires_alarm_email,
 ]

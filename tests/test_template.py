@@ -2,7 +2,8 @@
 
 Every checker in tests/template_checks.py runs twice: on the real template (no problems
 allowed) and on a copy with the one protection it guards removed (a problem must be
-reported), so no check can pass vacuously.
+reported), so no check can pass vacuously. The checks of the deploy configuration read
+samconfig.toml along with the template.
 """
 
 from __future__ import annotations
@@ -11,21 +12,71 @@ import copy
 import json
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from dashboard.data import Filters, load_archive, load_matching_items, load_view
+from feed_archiver.storage import Store
 from tests import template_checks as checks
 from tests.cfn_template import (
     BUCKET,
     FUNCTION,
     ROOT,
     TABLE,
+    SamConfig,
     Template,
     alarm_metrics,
     alarms,
+    deploy_parameters,
+    load_samconfig,
+    referenced_id,
     statements,
 )
+from tests.dashboard_seed import seed
+
+# The security audit's findings as rows of docs/reliability.md: each row is
+# the check on the real template plus every mutation that removes what it guards.
+AUDIT = "Security audit (template)"
+AUDIT_CASES: dict[str, tuple[str, str]] = {
+    "check_scheduler_trusts_only_its_schedules": (
+        "EventBridge Scheduler role and the confused deputy",
+        "the schedule's role is written out (not SAM's) and trusts scheduler.amazonaws.com only "
+        "with aws:SourceAccount of this account and aws:SourceArn of this stack's schedule group",
+    ),
+    "check_scheduler_role_least_privilege": (
+        "EventBridge Scheduler role: least privilege",
+        "the role may only invoke the archiver and send to the failed-runs queue",
+    ),
+    "check_dashboard_policy_exact": (
+        "the dashboard's policy grants exactly what the dashboard sends",
+        "its (action, resource) pairs equal the requests the dashboard sends over a moto "
+        "archive: DynamoDB Query on the table and on the by-month index, nothing else",
+    ),
+    "check_access_logging_option": (
+        "S3 server access logging is an option",
+        "a parameter, off by default; on, a log bucket with SSE-S3, public access blocked, no "
+        "ACLs, expiring logs, and a policy letting S3 deliver only the archive bucket's logs",
+    ),
+    "check_production_table_protected": (
+        "table deletion protection in production",
+        "DeletionProtectionEnabled follows a parameter that the prod samconfig sets on explicitly",
+    ),
+    "check_production_requires_alarm_email": (
+        "a production deploy without an alarm address refuses",
+        "a template Rule asserts AlarmEmail is set when Environment is the value the prod "
+        "samconfig sets",
+    ),
+}
+
+
+def audit(checker: Callable[..., list[str]]) -> list[pytest.MarkDecorator]:
+    """The reliability marker of an audit finding's checker (none for the others)."""
+    if checker.__name__ not in AUDIT_CASES:
+        return []
+    case, must_hold = AUDIT_CASES[checker.__name__]
+    return [pytest.mark.reliability(group=AUDIT, case=case, must_hold=must_hold)]
 
 
 # ----------------------------------------------------------------- mutations: one protection removed
@@ -41,9 +92,14 @@ def role_statement(t: Template, sid: str) -> dict[str, Any]:
     return next(s for s in checks.role_statements(t) if s.get("Sid") == sid)
 
 
-def alarm_named(t: Template, metric: str) -> str:
+def alarm_named(t: Template, metric: str, on: str | None = None) -> str:
+    """The alarm reading `metric` (of resource `on`, when given: other queues have alarms too)."""
     return next(
-        n for n, p in alarms(t).items() if any(m["MetricName"] == metric for m in alarm_metrics(p))
+        n
+        for n, p in alarms(t).items()
+        for m in alarm_metrics(p)
+        if m["MetricName"] == metric
+        and (on is None or on in {referenced_id(d["Value"]) for d in m.get("Dimensions", [])})
     )
 
 
@@ -61,6 +117,51 @@ def schedule_event_props(t: Template) -> dict[str, Any]:
 
 def set_layer(t: Template, path: str) -> None:
     props_of(t, FUNCTION)["Layers"] = [path]
+
+
+def schedule_trust(t: Template) -> dict[str, Any]:
+    document = checks.schedule_role(t)["Properties"]["AssumeRolePolicyDocument"]
+    return statements(document)[0]
+
+
+def schedule_role_statements(t: Template) -> list[dict[str, Any]]:
+    return [
+        s
+        for p in checks.schedule_role(t)["Properties"]["Policies"]
+        for s in statements(p["PolicyDocument"])
+    ]
+
+
+def log_bucket(t: Template) -> dict[str, Any]:
+    logging = props_of(t, BUCKET)["LoggingConfiguration"]["Fn::If"][1]
+    return res(t, logging["DestinationBucketName"]["Ref"])
+
+
+def log_delivery_statement(t: Template) -> dict[str, Any]:
+    policies = checks.resources_of_type(t, "AWS::S3::BucketPolicy").values()
+    return next(
+        s
+        for p in policies
+        for s in statements(p["Properties"]["PolicyDocument"])
+        if s.get("Principal") == {"Service": "logging.s3.amazonaws.com"}
+    )
+
+
+def set_prod_parameter(config: SamConfig, name: str, value: str | None) -> None:
+    """Change (or with None, drop) one parameter of the prod deploy configuration."""
+    parameters = deploy_parameters(config, checks.PRODUCTION)
+    if value is None:
+        parameters.pop(name)
+    else:
+        parameters[name] = value
+    config[checks.PRODUCTION]["deploy"]["parameters"]["parameter_overrides"] = " ".join(
+        f'{k}="{v}"' for k, v in parameters.items()
+    )
+
+
+def email_rule(t: Template) -> dict[str, Any]:
+    rule: dict[str, Any] = next(iter(t["Rules"].values()))
+    return rule
 
 
 MUTATIONS: dict[str, tuple[checks.Checker, Callable[[Template], Any]]] = {
@@ -187,7 +288,9 @@ MUTATIONS: dict[str, tuple[checks.Checker, Callable[[Template], Any]]] = {
     ),
     "no DLQ alarm": (
         checks.check_alarms,
-        lambda t: t["Resources"].pop(alarm_named(t, "ApproximateNumberOfMessagesVisible")),
+        lambda t: t["Resources"].pop(
+            alarm_named(t, "ApproximateNumberOfMessagesVisible", "FailedRunsQueue")
+        ),
     ),
     "no feed failures alarm": (
         checks.check_alarms,
@@ -259,6 +362,124 @@ MUTATIONS: dict[str, tuple[checks.Checker, Callable[[Template], Any]]] = {
         checks.check_lifecycle,
         lambda t: props_of(t, BUCKET)["LifecycleConfiguration"]["Rules"][0].pop("Prefix"),
     ),
+    "SAM-generated schedule role": (
+        checks.check_scheduler_trusts_only_its_schedules,
+        lambda t: schedule_event_props(t).pop("RoleArn"),
+    ),
+    "schedule role trusts any caller": (
+        checks.check_scheduler_trusts_only_its_schedules,
+        lambda t: schedule_trust(t).pop("Condition"),
+    ),
+    "schedule role trusts other accounts": (
+        checks.check_scheduler_trusts_only_its_schedules,
+        lambda t: schedule_trust(t)["Condition"].pop("StringEquals"),
+    ),
+    "schedule role trusts every schedule": (
+        checks.check_scheduler_trusts_only_its_schedules,
+        lambda t: schedule_trust(t)["Condition"]["ArnLike"].update(
+            {
+                "aws:SourceArn": {
+                    "Fn::Sub": "arn:${AWS::Partition}:scheduler:${AWS::Region}:"
+                    "${AWS::AccountId}:schedule-group/*"
+                }
+            }
+        ),
+    ),
+    "schedule in the default group": (
+        checks.check_scheduler_trusts_only_its_schedules,
+        lambda t: schedule_event_props(t).pop("GroupName"),
+    ),
+    "schedule role invokes anything": (
+        checks.check_scheduler_role_least_privilege,
+        lambda t: schedule_role_statements(t)[0].update(Resource="*"),
+    ),
+    "schedule role may publish": (
+        checks.check_scheduler_role_least_privilege,
+        lambda t: schedule_role_statements(t)[1].update(Action=["sqs:SendMessage", "sns:Publish"]),
+    ),
+    "dashboard reads objects": (
+        checks.check_dashboard_policy_exact,
+        lambda t: dashboard_statements(t).append(
+            {
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": {"Fn::Sub": "${ArchiveBucket.Arn}/*"},
+            }
+        ),
+    ),
+    "dashboard gets single items": (
+        checks.check_dashboard_policy_exact,
+        lambda t: dashboard_statements(t)[0]["Action"].append("dynamodb:GetItem"),
+    ),
+    "dashboard cannot query the index": (
+        checks.check_dashboard_policy_exact,
+        lambda t: dashboard_statements(t)[0]["Resource"].pop(),
+    ),
+    "archive bucket not logged": (
+        checks.check_access_logging_option,
+        lambda t: props_of(t, BUCKET).pop("LoggingConfiguration"),
+    ),
+    "access logging on by default": (
+        checks.check_access_logging_option,
+        lambda t: t["Parameters"]["AccessLogging"].update(Default="ENABLED"),
+    ),
+    "log bucket whatever the option": (
+        checks.check_access_logging_option,
+        lambda t: log_bucket(t).pop("Condition"),
+    ),
+    "log bucket public": (
+        checks.check_access_logging_option,
+        lambda t: log_bucket(t)["Properties"].pop("PublicAccessBlockConfiguration"),
+    ),
+    "log bucket with ACLs": (
+        checks.check_access_logging_option,
+        lambda t: log_bucket(t)["Properties"].pop("OwnershipControls"),
+    ),
+    "log bucket under a KMS key": (
+        checks.check_access_logging_option,
+        lambda t: log_bucket(t)["Properties"]["BucketEncryption"][
+            "ServerSideEncryptionConfiguration"
+        ][0]["ServerSideEncryptionByDefault"].update(SSEAlgorithm="aws:kms"),
+    ),
+    "access logs kept forever": (
+        checks.check_access_logging_option,
+        lambda t: log_bucket(t)["Properties"].pop("LifecycleConfiguration"),
+    ),
+    "any bucket may deliver logs": (
+        checks.check_access_logging_option,
+        lambda t: log_delivery_statement(t).pop("Condition"),
+    ),
+}
+
+CONFIG_MUTATIONS: dict[str, tuple[checks.ConfigChecker, Callable[[Template, SamConfig], Any]]] = {
+    "table without deletion protection": (
+        checks.check_production_table_protected,
+        lambda t, c: props_of(t, TABLE).pop("DeletionProtectionEnabled"),
+    ),
+    "prod table unprotected": (
+        checks.check_production_table_protected,
+        lambda t, c: set_prod_parameter(c, "TableDeletionProtection", "DISABLED"),
+    ),
+    "prod relies on the template's default": (
+        checks.check_production_table_protected,
+        lambda t, c: set_prod_parameter(c, "TableDeletionProtection", None),
+    ),
+    "no rule": (
+        checks.check_production_requires_alarm_email,
+        lambda t, c: t.pop("Rules"),
+    ),
+    "rule asserts nothing": (
+        checks.check_production_requires_alarm_email,
+        lambda t, c: email_rule(t).update(Assertions=[]),
+    ),
+    "rule for another environment": (
+        checks.check_production_requires_alarm_email,
+        lambda t, c: email_rule(t)["RuleCondition"]["Fn::Equals"].__setitem__(1, "production"),
+    ),
+    "prod config is not prod": (
+        checks.check_production_requires_alarm_email,
+        lambda t, c: set_prod_parameter(c, "Environment", None),
+    ),
 }
 
 
@@ -269,9 +490,23 @@ def stack(template: Template) -> Template:
     return copy.deepcopy(template)
 
 
-@pytest.mark.parametrize(
-    "checker", checks.CHECKERS, ids=lambda c: c.__name__.removeprefix("check_")
-)
+@pytest.fixture
+def deploy_config() -> SamConfig:
+    """samconfig.toml as committed, read afresh so that a test may change it."""
+    return load_samconfig()
+
+
+def by_checker(checkers: list[Any]) -> list[Any]:
+    return [pytest.param(c, marks=audit(c), id=c.__name__.removeprefix("check_")) for c in checkers]
+
+
+def by_mutation(mutations: dict[str, tuple[Any, Any]]) -> list[Any]:
+    return [
+        pytest.param(name, marks=audit(mutations[name][0]), id=name) for name in sorted(mutations)
+    ]
+
+
+@pytest.mark.parametrize("checker", by_checker(checks.CHECKERS))
 def test_template_has_the_safety_property(stack: Template, checker: checks.Checker) -> None:
     # Given the template as committed
     # When the property is checked
@@ -280,7 +515,7 @@ def test_template_has_the_safety_property(stack: Template, checker: checks.Check
     assert problems == []
 
 
-@pytest.mark.parametrize("name", sorted(MUTATIONS))
+@pytest.mark.parametrize("name", by_mutation(MUTATIONS))
 def test_check_fails_when_the_protection_is_removed(stack: Template, name: str) -> None:
     # Given the template with one protection taken out
     checker, remove = MUTATIONS[name]
@@ -291,11 +526,63 @@ def test_check_fails_when_the_protection_is_removed(stack: Template, name: str) 
     assert problems, f"{checker.__name__} did not notice: {name}"
 
 
+@pytest.mark.parametrize("checker", by_checker(checks.CONFIG_CHECKERS))
+def test_deploy_config_has_the_safety_property(
+    stack: Template, deploy_config: SamConfig, checker: checks.ConfigChecker
+) -> None:
+    # Given the template and samconfig.toml as committed
+    # When the property is checked
+    problems = checker(stack, deploy_config)
+    # Then nothing is missing
+    assert problems == []
+
+
+@pytest.mark.parametrize("name", by_mutation(CONFIG_MUTATIONS))
+def test_config_check_fails_when_the_protection_is_removed(
+    stack: Template, deploy_config: SamConfig, name: str
+) -> None:
+    # Given the template or the deploy configuration with one protection taken out
+    checker, remove = CONFIG_MUTATIONS[name]
+    remove(stack, deploy_config)
+    # When the property is checked
+    problems = checker(stack, deploy_config)
+    # Then the checker reports it
+    assert problems, f"{checker.__name__} did not notice: {name}"
+
+
 def test_every_checker_has_a_mutation() -> None:
     # Given the checkers and the mutations that remove what they protect
-    covered = {checker for checker, _ in MUTATIONS.values()}
+    covered = {checker for checker, _ in [*MUTATIONS.values(), *CONFIG_MUTATIONS.values()]}
     # Then no checker goes without a test that it can fail
-    assert [c.__name__ for c in checks.CHECKERS if c not in covered] == []
+    everything: list[Callable[..., list[str]]] = [*checks.CHECKERS, *checks.CONFIG_CHECKERS]
+    assert [c.__name__ for c in everything if c not in covered] == []
+
+
+@audit(checks.check_dashboard_policy_exact)[0]
+def test_the_dashboard_sends_exactly_what_its_policy_grants(
+    aws: tuple[Any, Any], store: Store
+) -> None:
+    # Given an archive of two months with a feed state, and a record of every request sent
+    seed(store)
+    sent: set[tuple[str, str]] = set()
+
+    def record(model: Any, params: dict[str, Any], **_: Any) -> None:
+        service = model.service_model.service_name
+        target = service
+        if service == "dynamodb":
+            index = params.get("IndexName")
+            target = f"${{{TABLE}.Arn}}" + (f"/index/{index}" if index else "")
+        sent.add((f"{service}:{model.name}", target))
+
+    for client in aws:
+        client.meta.events.register("before-parameter-build.*.*", record)
+    # When the dashboard loads, filters, searches and exports everything it shows
+    archive = load_archive(store, now=datetime(2019, 7, 20, tzinfo=UTC))
+    load_view(store, archive, Filters())
+    load_view(store, archive, Filters(search="migration", regions=("Africa",)))
+    load_matching_items(store, archive, Filters(categories=("Project News",)))
+    # Then it sent exactly the requests its policy grants: no more (denied), no fewer (unused)
+    assert sent == checks.DASHBOARD_GRANTS
 
 
 def test_function_artifact_carries_only_feedparser() -> None:
