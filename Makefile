@@ -10,11 +10,14 @@ RUN := $(UV) run --locked
 # `make dashboard` serves the page with your AWS credentials and no login: on this
 # machine only, unless you opt in (`make dashboard DASHBOARD_ADDRESS=0.0.0.0`, see README).
 DASHBOARD_ADDRESS ?= 127.0.0.1
+# `make test` runs the suite on this many xdist workers (one per CPU), then the tests marked
+# `serial` (the browser, the overlapping runs, sub-second deadlines) alone.
+PYTEST_WORKERS ?= auto
 
-.PHONY: help setup demo dashboard test unit lint format browser-deps sam-checks bench bench-quick gazetteer pr clean
+.PHONY: help setup demo dashboard test unit lint format browser-deps screenshots reliability-table sam-checks bench bench-quick gazetteer pr clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
 
 .tools/bin/uv:
 	python3 -m venv .tools
@@ -30,13 +33,17 @@ dashboard: setup ## the dashboard against a deployed stack (ARCHIVE_BUCKET, ARCH
 	$(RUN) streamlit run dashboard/app.py --server.headless true --server.address $(DASHBOARD_ADDRESS)
 
 test: setup lint ## everything CI checks: lint, types, all tests (browser included when Chromium is there), SAM checks, quick benchmark
-	$(RUN) pytest
-	$(RUN) python scripts/reliability_table.py
+	$(RUN) pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not serial"
+	$(RUN) pytest -m serial --reliability-merge
+	$(RUN) python scripts/reliability_table.py --check
 	bash infra/sam-checks.sh
 	$(RUN) python -m benchmarks --quick
 
-unit: setup ## the pytest suite alone
-	$(RUN) pytest
+unit: setup ## the fast tier: tests/unit (no moto, no servers, no subprocess)
+	$(RUN) pytest tests/unit
+
+reliability-table: setup ## write docs/reliability.md from the last `make test` run's results
+	$(RUN) python scripts/reliability_table.py
 
 lint: setup ## ruff lint + format check, mypy
 	$(RUN) ruff check .
@@ -50,7 +57,12 @@ format: setup ## apply ruff's fixes and formatting
 browser-deps: ## install Debian's Chromium for the browser test (needs root)
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
-sam-checks: setup ## sam validate --lint, cfn-lint, sam build and the artifact's size
+screenshots: setup ## run the browser test and copy its screenshots and render times into docs/screenshots
+	rm -rf artifacts/screenshots
+	FEED_ARCHIVER_REQUIRE_BROWSER=1 $(RUN) pytest tests/integration/test_browser.py
+	cp artifacts/screenshots/*.png artifacts/screenshots/render-times.json docs/screenshots/
+
+sam-checks: setup ## sam validate --lint, cfn-lint, checkov, sam build and the artifacts' sizes
 	bash infra/sam-checks.sh
 
 bench: setup ## the full benchmark table (docs/benchmarks.md)

@@ -24,6 +24,7 @@ Figure = Callable[[Sizes], list[Row]]
 def figures() -> list[tuple[str, Figure]]:
     """Every figure, in the order of the table (imported here: no work at import time)."""
     from benchmarks.figures.artifact import artifact
+    from benchmarks.figures.capture import capture
     from benchmarks.figures.cold_start import cold_start
     from benchmarks.figures.dashboard import dashboard
     from benchmarks.figures.ingest import ingest
@@ -37,6 +38,7 @@ def figures() -> list[tuple[str, Figure]]:
         ("artifact", artifact),
         ("dashboard", dashboard),
         ("parse and tag", parse_and_tag),
+        ("article capture", capture),
     ]
 
 

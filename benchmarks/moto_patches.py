@@ -13,7 +13,7 @@ instead. If moto rolls back (a failed condition, a validation error), the
 patch puts those items back as they were. Outcome, conditions and
 cancellation reasons are moto's own; only the cost of the snapshot changes,
 from the whole table per action to the touched items per transaction.
-tests/test_benchmarks.py checks that a cancelled transaction still leaves
+tests/integration/test_benchmarks.py checks that a cancelled transaction still leaves
 the table untouched.
 """
 

@@ -22,15 +22,18 @@ if _ROOT not in sys.path:
 import streamlit as st  # noqa: E402
 from botocore.exceptions import BotoCoreError, ClientError  # noqa: E402
 
-from dashboard import cache, charts, frames  # noqa: E402
+from dashboard import cache, charts, countries_section, frames  # noqa: E402
 from dashboard.data import (  # noqa: E402
     RECENT_DAYS,
     Archive,
     Filters,
     StoreConfig,
     View,
+    capture_health,
+    capture_info,
     item_date,
     load_matching_items,
+    load_warc,
 )
 from feed_archiver.errors import FeedArchiverError  # noqa: E402
 from feed_archiver.storage import Store  # noqa: E402
@@ -103,6 +106,14 @@ def sidebar(archive: Archive) -> Filters:
         regions = st.multiselect(
             "Regions", archive.regions, key="regions", placeholder="All regions"
         )
+        _remember("countries", archive.countries, [])
+        countries = st.multiselect(
+            "Countries",
+            archive.countries,
+            key="countries",
+            format_func=frames.country_label,
+            placeholder="All countries",
+        )
         # "" rather than None for "all": Streamlit shows a None choice as an empty placeholder.
         feeds = ["", *archive.feed_keys]
         _remember("feed", feeds, "")
@@ -123,6 +134,7 @@ def sidebar(archive: Archive) -> Filters:
         month_to=month_to,
         categories=tuple(categories),
         regions=tuple(regions),
+        countries=tuple(countries),
         feed=feed or None,
         search=search.strip(),
     )
@@ -139,31 +151,42 @@ def header(archive: Archive, view: View, now: datetime) -> None:
     )
 
 
-def chart_grid(view: View) -> None:
+def chart_grid(archive: Archive, view: View) -> None:
     if view.from_items:
         st.caption(
-            f"A text search or region filter is active: these counts come from the {view.matching} "
-            "matching items of the months in range, read one by one (the stored counters "
-            "cannot answer those filters)."
+            "A text search, country filter or region filter is active: these counts come from "
+            f"the {view.matching} matching items of the months in range, read one by one (the "
+            "stored counters cannot answer those filters)."
         )
     else:
         st.caption("Counts come from the archive's exact stored counters.")
     cells = list(view.cells)
+    # Every category of the archive, so that a category keeps its colour when filtered.
+    categories = archive.categories
     left, right = st.columns(2)
     left.altair_chart(
-        charts.months_by_category(frames.month_category_frame(cells)), width="stretch"
+        charts.months_by_category(frames.month_category_frame(cells), categories),
+        width="stretch",
     )
-    right.altair_chart(charts.by_category(frames.category_frame(cells)), width="stretch")
+    right.altair_chart(
+        charts.by_category(frames.category_frame(cells), categories), width="stretch"
+    )
     left, right = st.columns(2)
     left.altair_chart(charts.by_region(frames.region_frame(cells)), width="stretch")
     right.altair_chart(
         charts.region_month_heatmap(frames.region_month_frame(cells)), width="stretch"
     )
+    countries_section.show(view)
     with st.expander("The numbers behind the charts"):
-        by_category, by_region, by_month = st.columns(3)
+        by_category, by_region, by_month, by_country = st.columns(4)
         by_category.dataframe(frames.category_frame(cells), hide_index=True, key="counts_category")
         by_region.dataframe(frames.region_frame(cells), hide_index=True, key="counts_region")
         by_month.dataframe(frames.month_frame(cells), hide_index=True, key="counts_month")
+        by_country.dataframe(
+            frames.country_frame(cells)[["country", "code", "items"]],
+            hide_index=True,
+            key="counts_country",
+        )
 
 
 def item_table(config: StoreConfig, archive: Archive, view: View, filters: Filters) -> None:
@@ -172,6 +195,9 @@ def item_table(config: StoreConfig, archive: Archive, view: View, filters: Filte
         st.caption(f"The {len(view.items)} newest of {view.matching} matching items, newest first.")
     else:
         st.caption(f"All {view.matching} matching items, newest first.")
+    st.caption(
+        frames.capture_health_line(capture_health(view.items), len(view.items), view.matching)
+    )
     st.dataframe(
         frames.items_frame(view.items),
         hide_index=True,
@@ -207,6 +233,7 @@ def item_table(config: StoreConfig, archive: Archive, view: View, filters: Filte
             link = frames.safe_link(record.get("link"))
             if link:
                 st.link_button("Open the article", link)
+            capture_detail(config, record)
 
     items_data: bytes | Callable[[], bytes] = frames.items_csv(view.items)
     if view.truncated:
@@ -229,6 +256,25 @@ def item_table(config: StoreConfig, archive: Archive, view: View, filters: Filte
         key="download_counts",
         on_click="ignore",
     )
+
+
+def capture_detail(config: StoreConfig, record: dict[str, Any]) -> None:
+    """The item's article capture: status, date and source, its text (plain), its WARC."""
+    capture = capture_info(record)
+    st.text(frames.capture_line(capture))
+    if capture.text_key:
+        with st.expander("Captured article text", expanded=True):
+            st.text(cache.capture_text(config, capture.text_key) or "(no text was extracted)")
+    if capture.warc_key:
+        name = f"{record['key']}-{capture.warc_key.rsplit('/', 1)[-1]}"
+        st.download_button(
+            "Download the capture (WARC)",
+            partial(load_warc, cache.store(config), capture.warc_key),
+            file_name=name,
+            mime="application/warc",
+            key="download_warc",
+            on_click="ignore",
+        )
 
 
 def _all_items_csv(store: Store, archive: Archive, filters: Filters) -> bytes:
@@ -266,7 +312,7 @@ def main() -> None:
     if view.matching == 0:
         st.info("No item matches the filters.", icon="🔎")
         return
-    chart_grid(view)
+    chart_grid(archive, view)
     item_table(config, archive, view, filters)
 
 

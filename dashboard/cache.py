@@ -33,6 +33,12 @@ def view(config: StoreConfig, filters: Filters) -> View:
     return data.load_view(store(config), archive(config), filters)
 
 
+@st.cache_data(ttl=TTL_SECONDS, show_spinner="Reading the captured article…")
+def capture_text(config: StoreConfig, text_key: str) -> str:
+    """One captured article's text (a capture's files never change once written)."""
+    return data.load_capture_text(store(config), text_key)
+
+
 def clear() -> None:
     """Forget every cached read and client (the refresh button)."""
     st.cache_data.clear()

@@ -4,9 +4,9 @@ The archive format is the archiver's (`feed_archiver.archive_format`); this modu
 only chooses the queries. The default view costs a fixed number of requests
 however large the archive grows: one query of the counter cells, one of the feed
 states, the by-month queries that fill one page of the newest items, and at most
-a page or two of the month that straddles the 30-day cut-off. Only a text search
-or a region filter reads every index record of the months in range, because
-exact counts for those need the items themselves.
+a page or two of the month that straddles the 30-day cut-off. Only a text search,
+a region or a country filter reads every index record of the months in range,
+because exact counts for those need the items themselves.
 """
 
 from __future__ import annotations
@@ -89,6 +89,7 @@ class Filters:
     month_to: str | None = None
     categories: tuple[str, ...] = ()
     regions: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()  # ISO 3166-1 alpha-2 codes
     feed: str | None = None  # a feed key
     search: str = ""
 
@@ -98,8 +99,8 @@ class Filters:
 
     @property
     def needs_items(self) -> bool:
-        """True when exact counts need the items: a text search or a region filter."""
-        return bool(self.terms or self.regions)
+        """True when exact counts need the items: a text search, a region or a country filter."""
+        return bool(self.terms or self.regions or self.countries)
 
     def keeps_cell(self, cell: Cell) -> bool:
         """Whether a counter cell is inside the feed, category and month filters."""
@@ -114,6 +115,7 @@ class Filters:
         """Whether an index record matches every filter."""
         month = record.get("month", "")
         regions = record.get("regions") or ()
+        named = record.get("countries") or ()
         title = str(record.get("title") or "").casefold()
         return (
             (self.feed is None or fmt.feed_key(record["feed_url"]) == self.feed)
@@ -121,6 +123,7 @@ class Filters:
             and (self.month_from is None or month >= self.month_from)
             and (self.month_to is None or month <= self.month_to)
             and (not self.regions or any(r in self.regions for r in regions))
+            and (not self.countries or any(c in self.countries for c in named))
             and all(term in title for term in self.terms)
         )
 
@@ -159,6 +162,11 @@ class Archive:
     @property
     def regions(self) -> list[str]:
         return sorted({c.region for c in self.cells if c.region is not None})
+
+    @property
+    def countries(self) -> list[str]:
+        """ISO2 codes of the countries that have items."""
+        return sorted({c.country for c in self.cells if c.country is not None and c.n})
 
     @property
     def feed_keys(self) -> list[str]:
@@ -276,7 +284,7 @@ def load_matching_items(store: Store, archive: Archive, filters: Filters) -> lis
 def _view_from_items(store: Store, archive: Archive, filters: Filters, limit: int) -> View:
     matched = load_matching_items(store, archive, filters)
     return View(
-        cells=cells_from_records(matched, regions=filters.regions),
+        cells=cells_from_records(matched, regions=filters.regions, countries=filters.countries),
         items=tuple(matched[:limit]),
         matching=len(matched),
         from_items=True,
@@ -284,12 +292,20 @@ def _view_from_items(store: Store, archive: Archive, filters: Filters, limit: in
 
 
 def cells_from_records(
-    records: Iterable[Record], *, regions: Iterable[str] = ()
+    records: Iterable[Record], *, regions: Iterable[str] = (), countries: Iterable[str] = ()
 ) -> tuple[Cell, ...]:
-    """The counter cells these records would make, with region cells limited to `regions` if given."""
+    """The counter cells these records would make, every item counted by country too.
+
+    Region cells are limited to `regions` and country cells to `countries`, when given.
+    """
     cells = parse_cells(expected_cells(list(records)))
-    only = set(regions)
-    return tuple(c for c in cells if not only or c.region is None or c.region in only)
+    only_regions, only_countries = set(regions), set(countries)
+    return tuple(
+        c
+        for c in cells
+        if (not only_regions or c.region is None or c.region in only_regions)
+        and (not only_countries or c.country is None or c.country in only_countries)
+    )
 
 
 def month_totals(cells: Iterable[Cell]) -> dict[str, int]:
@@ -318,3 +334,69 @@ def item_date(record: Record) -> str:
 
 def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- article captures (issue 12) ----------------------------------------------------
+# An item's capture lives on its index record (`capture`, see docs/archive-format.md), so
+# listing items needs no S3 read; only the chosen item's text and its WARC are read from S3.
+CAPTURE_STATUSES = ("captured", "pending", "failed", "robots_disallowed", "not_html", "gone")
+PENDING = "pending"
+
+
+@dataclass(frozen=True)
+class CaptureInfo:
+    """What the index record says about an item's article capture."""
+
+    status: str  # one of CAPTURE_STATUSES; `pending` when the item has none yet
+    captured_at: str | None = None
+    checked_at: str | None = None
+    source: str | None = None  # live / web_archive
+    snapshot_at: str | None = None  # when the web archive took its copy
+    url: str | None = None
+    warc_key: str | None = None
+    text_key: str | None = None
+    text_chars: int = 0
+    error: str | None = None
+
+
+def capture_info(record: Record) -> CaptureInfo:
+    capture = record.get("capture")
+    if not isinstance(capture, dict):
+        return CaptureInfo(PENDING)
+    status = capture.get("status")
+
+    def text(name: str) -> str | None:
+        value = capture.get(name)
+        return value if isinstance(value, str) and value else None
+
+    chars = capture.get("text_chars")
+    return CaptureInfo(
+        status=status if status in CAPTURE_STATUSES else PENDING,
+        captured_at=text("captured_at"),
+        checked_at=text("checked_at"),
+        source=text("source"),
+        snapshot_at=text("snapshot_at"),
+        url=text("url"),
+        warc_key=text("warc_key"),
+        text_key=text("text_key"),
+        text_chars=chars if isinstance(chars, int) else 0,
+        error=text("error"),
+    )
+
+
+def capture_health(records: Iterable[Record]) -> dict[str, int]:
+    """How many of `records` are in each capture status (every status present, zeros too)."""
+    counts = Counter({status: 0 for status in CAPTURE_STATUSES})
+    counts.update(capture_info(r).status for r in records)
+    return dict(counts)
+
+
+def load_capture_text(store: Store, text_key: str) -> str:
+    """The captured article's main text (plain text, as extracted): one S3 GetObject."""
+    text = store.get_capture_text(text_key).get("text")
+    return text if isinstance(text, str) else ""
+
+
+def load_warc(store: Store, warc_key: str) -> bytes:
+    """The capture's WARC file, as stored (gzipped records): one S3 GetObject."""
+    return store.get_warc(warc_key)

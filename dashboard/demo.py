@@ -2,9 +2,15 @@
 
 1. starts moto's S3 + DynamoDB server in this process, on 127.0.0.1;
 2. creates the bucket and table from template.yaml (`feed-archiver init`);
-3. serves the bundled sample feed (and any --extra-feed) over local HTTP;
+3. serves the bundled sample feed (and any --extra-feed) over local HTTP; the sample as a
+   copy whose item links point at this server, which serves an article page for each item
+   (dashboard/demo_site.py: the sample's own links are gone from today's www.icmpd.org);
 4. archives them through the real fetch path (`feed-archiver run`);
-5. serves the dashboard with `streamlit run` on http://localhost:8501.
+5. captures the article pages (`feed-archiver capture --missing`: robots.txt, WARC, main
+   text), with loopback allowed and a short per-host interval (DEMO_CAPTURE_INTERVAL);
+   then publishes the exports and the Atom archive feed with the articles' text
+   (`feed-archiver publish`), so `feed-archiver sql` works from another shell;
+6. serves the dashboard with `streamlit run` on http://localhost:8501.
 
 Ctrl-C (or SIGTERM) stops everything it started. Run as `python -m dashboard.demo`.
 """
@@ -28,6 +34,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from dashboard.feedserver import RSS_TYPE, FeedServer
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "dashboard" / "app.py"
 TEMPLATE = ROOT / "template.yaml"
@@ -35,6 +43,10 @@ SAMPLE_FEED = ROOT / "tests" / "fixtures" / "icmpd-news-centre-2019-07.xml"
 DEMO_BUCKET = "feed-archiver-demo"
 DEMO_TABLE = "feed-archiver-demo"
 STARTUP_TIMEOUT_SECONDS = 60.0
+# CAPTURE_MIN_INTERVAL_SECONDS for the demo: its one "site" is this machine, so the production
+# pause of 5 s per request would only make the demo wait (10 pages and a robots.txt).
+DEMO_CAPTURE_INTERVAL = "0.2"
+SAMPLE_QUERY = '"SELECT category, count(*) FROM items GROUP BY 1"'
 
 
 class Stop(Exception):
@@ -83,6 +95,9 @@ def demo_environment(endpoint: str) -> dict[str, str]:
         "POWERTOOLS_TRACE_DISABLED": "1",
         "POWERTOOLS_METRICS_NAMESPACE": "FeedArchiverDemo",
         "POWERTOOLS_SERVICE_NAME": "feed-archiver-demo",
+        # The article pages are served from 127.0.0.1, which captures refuse unless allowed.
+        "ALLOW_PRIVATE_NETWORKS": "1",
+        "CAPTURE_MIN_INTERVAL_SECONDS": DEMO_CAPTURE_INTERVAL,
     }
 
 
@@ -117,6 +132,60 @@ def archive_feeds(urls: Sequence[str]) -> bool:
         if code:
             _say(f"feed-archiver run failed for {url}:\n{output}")
             return False
+    return True
+
+
+def publish_archive() -> bool:
+    """`feed-archiver publish`: every export and archive page, with the captured texts.
+
+    Each run already published the months it changed; the captures came after, and a
+    complete rebuild costs nothing at the demo's size. False (after saying why) on failure.
+    """
+    code, output = _cli(["publish", "--quiet"])
+    if code:
+        _say(f"feed-archiver publish failed:\n{output}")
+        return False
+    _say(f"published the exports and the archive feed: {output.strip()}")
+    return True
+
+
+def analytics_hint(endpoint: str) -> str:
+    """How to query the demo's archive from another shell (README: Open the archive)."""
+    env = demo_environment(endpoint)
+    names = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION",
+             "ARCHIVE_BUCKET", "ARCHIVE_TABLE")  # fmt: skip
+    exports = " ".join(f"{name}={env[name]}" for name in names)
+    return f"in another shell: export {exports}\n      then: .venv/bin/feed-archiver sql {SAMPLE_QUERY}"
+
+
+def publish_site(server: FeedServer) -> list[str]:
+    """Serve the sample as a copy linking to `server`, and an article page per item there.
+
+    Returns the article pages' URLs (the demo feed's item links).
+    """
+    from dashboard.demo_site import articles, localise_feed, site_pages
+
+    sample = SAMPLE_FEED.read_bytes()
+    server.serve(f"/{SAMPLE_FEED.name}", localise_feed(sample, server.base_url), RSS_TYPE)
+    for route, (body, content_type) in site_pages(sample).items():
+        server.serve(route, body, content_type)
+    return [f"{server.base_url}{article.path}" for article in articles(sample)]
+
+
+def capture_articles(items: Sequence[str] = ()) -> bool:
+    """`feed-archiver capture --missing`, or `--item` for each of `items`; False on failure."""
+    selection = [arg for item in items for arg in ("--item", item)] or ["--missing"]
+    code, output = _cli(["capture", "--quiet", *selection])
+    try:
+        summary = json.loads(output)
+    except ValueError:
+        summary = None
+    if isinstance(summary, dict) and isinstance(summary.get("statuses"), dict):
+        counts = ", ".join(f"{n} {status}" for status, n in summary["statuses"].items() if n)
+        _say(f"captured the article pages: {counts or 'nothing to capture'}")
+    if code:
+        _say(f"feed-archiver capture --missing failed:\n{output}")
+        return False
     return True
 
 
@@ -193,8 +262,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from moto.server import ThreadedMotoServer
 
-    from dashboard.feedserver import FeedServer
-
     dashboard: subprocess.Popen[bytes] | None = None
     with contextlib.ExitStack() as started:
         try:
@@ -210,8 +277,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             server = FeedServer(feeds).start()
             started.callback(server.stop)
+            pages = publish_site(server)
             _say(f"serving {len(server.urls)} feed(s): {', '.join(server.urls)}")
-            if not archive_feeds(server.urls):
+            _say(f"serving {len(pages)} article pages and robots.txt on {server.base_url}")
+            # An extra feed's links lead off this machine: then only the demo's own pages are
+            # captured, and the extra items stay pending for `feed-archiver capture --missing`.
+            if not (
+                archive_feeds(server.urls)
+                and capture_articles(pages if args.extra_feed else ())
+                and publish_archive()
+            ):
                 return 1
 
             dashboard = start_dashboard(args.port, args.address)
@@ -220,6 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 1
             url = f"http://localhost:{args.port}"
             _say(f"dashboard on {url}  (Ctrl-C stops everything)")
+            _say(analytics_hint(endpoint))
             if not args.no_browser and _can_open_browser():
                 webbrowser.open(url)
             code = dashboard.wait()

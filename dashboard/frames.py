@@ -6,9 +6,7 @@ CSV): nothing from a feed is ever turned into HTML or Markdown.
 
 from __future__ import annotations
 
-import csv
 import io
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -17,19 +15,16 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
-from dashboard.data import Archive, Record, item_date
+from dashboard.data import Archive, CaptureInfo, Record, item_date
 from feed_archiver import archive_format as fmt
 from feed_archiver.aggregates import Cell, stats_from_cells
 from feed_archiver.clock import parse_rfc3339
+from feed_archiver.countries import countries, country_name
+from feed_archiver.csv_safety import ENCODING, write_csv
 from feed_archiver.feed_state import FeedState, Status
 
 ITEM_COLUMNS = ("date", "headline", "link", "category", "regions", "countries")
-# A spreadsheet runs a cell that starts with one of these as a formula.
-_FORMULA_STARTS = "=+-@\t\r"
-# Where a cell can start: the field's start, and, for a spreadsheet that splits on
-# ";" (the list separator in most of Europe) or breaks the row, after a ";" or a
-# line break inside it; spaces and quotes before the formula character do not help.
-_FORMULA_CELL = re.compile(rf'(?:^|(?<=[;\n\r]))(?=[ "]*[{re.escape(_FORMULA_STARTS)}])')
+TOP_COUNTRIES = 20  # bars in "Items by country"; the rest add up in one row
 # Inline Markdown, HTML, and Streamlit's :emoji: / :color[...] directives. ("-", "+"
 # and "." only matter at the start of a line, which a one-line message never has.)
 _MARKDOWN_SPECIALS = set("\\`*_{}[]()<>#|~$:")
@@ -110,21 +105,56 @@ def month_frame(cells: Sequence[Cell]) -> pd.DataFrame:
     return pd.DataFrame(list(by_month.items()), columns=["month", "items"])
 
 
+def country_label(code: str) -> str:
+    """'Türkiye (TR)': how the page names a country (the code alone if unknown)."""
+    name = country_name(code)
+    return f"{name} ({code})" if name != code else code
+
+
+def country_frame(cells: Sequence[Cell]) -> pd.DataFrame:
+    """Every country with items, most items first: country (name), code, region, items."""
+    table = countries()
+    rows = [
+        (country_name(code), code, table[code].region if code in table else "", n)
+        for code, n in stats_from_cells(list(cells)).by_country.items()
+    ]
+    rows.sort(key=lambda row: (-row[3], row[0]))
+    return pd.DataFrame(rows, columns=["country", "code", "region", "items"])
+
+
+def others_label(cells: Sequence[Cell], top: int = TOP_COUNTRIES) -> str | None:
+    """The label of the row adding up the countries after the `top` ones; None if none."""
+    rest = len(stats_from_cells(list(cells)).by_country) - top
+    return f"{rest} other countries" if rest > 0 else None
+
+
+def top_countries_frame(cells: Sequence[Cell], top: int = TOP_COUNTRIES) -> pd.DataFrame:
+    """The `top` countries with most items, then one row adding up the others."""
+    frame = country_frame(cells)
+    rows = [(country_label(c), n) for c, n in zip(frame["code"], frame["items"], strict=True)]
+    shown, rest = rows[:top], rows[top:]
+    label = others_label(cells, top)
+    if label:
+        shown.append((label, sum(n for _, n in rest)))
+    return pd.DataFrame(shown, columns=["country", "items"])
+
+
+def region_country_frame(cells: Sequence[Cell]) -> pd.DataFrame:
+    """Region → countries: each region (most items first) with its countries, most items first."""
+    frame = country_frame(cells)
+    totals = frame.groupby("region")["items"].sum()
+    frame = frame.assign(_total=frame["region"].map(totals))
+    frame = frame.sort_values(["_total", "region", "items", "country"],
+                              ascending=[False, True, False, True])  # fmt: skip
+    return frame[["region", "country", "code", "items"]].reset_index(drop=True)
+
+
 # --- CSV ---------------------------------------------------------------------------
-def _csv_text(value: Any) -> str:
-    """The value with a ' before every place a spreadsheet could read a formula from."""
-    return _FORMULA_CELL.sub("'", "" if value is None else str(value))
-
-
 def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    """Every field quoted, formulas defused (feed_archiver.csv_safety, shared with the CLI)."""
     out = io.StringIO()
-    # Every field quoted: a ";" or "," inside a value never splits it in a reader that
-    # honours the quotes (what a reader splitting on ";" may still do: _csv_text).
-    writer = csv.writer(out, quoting=csv.QUOTE_ALL)
-    writer.writerow(header)
-    writer.writerows([_csv_text(v) for v in row] for row in rows)
-    # With a BOM, spreadsheets read the file as UTF-8 ("Kızılay", en dashes).
-    return out.getvalue().encode("utf-8-sig")
+    write_csv(out, header, rows)
+    return out.getvalue().encode(ENCODING)
 
 
 def items_csv(records: Sequence[Record]) -> bytes:
@@ -151,17 +181,21 @@ def items_csv(records: Sequence[Record]) -> bytes:
 
 
 def counts_csv(cells: Sequence[Cell]) -> bytes:
-    """Every count the charts show, long form: dimension, month, category, region, items."""
+    """Every count the charts show, long form: dimension, month, category, region, country
+    (ISO 3166-1 alpha-2), country_name, items."""
     stats = stats_from_cells(list(cells))
-    rows: list[list[Any]] = [["total", "", "", "", stats.total]]
-    rows += [["category", "", k, "", n] for k, n in stats.by_category.items()]
-    rows += [["region", "", "", k, n] for k, n in stats.by_region.items()]
-    rows += [["month", k, "", "", n] for k, n in sorted(stats.by_month.items())]
+    rows: list[list[Any]] = [["total", "", "", "", "", "", stats.total]]
+    rows += [["category", "", k, "", "", "", n] for k, n in stats.by_category.items()]
+    rows += [["region", "", "", k, "", "", n] for k, n in stats.by_region.items()]
+    rows += [["month", k, "", "", "", "", n] for k, n in sorted(stats.by_month.items())]
     for month, category, n in month_category_frame(cells).itertuples(index=False):
-        rows.append(["month × category", month, category, "", n])
+        rows.append(["month × category", month, category, "", "", "", n])
     for region, month, n in region_month_frame(cells).itertuples(index=False):
-        rows.append(["region × month", month, "", region, n])
-    return _csv(["dimension", "month", "category", "region", "items"], rows)
+        rows.append(["region × month", month, "", region, "", "", n])
+    for region, name, code, n in region_country_frame(cells).itertuples(index=False):
+        rows.append(["country", "", "", region, code, name, n])
+    header = ["dimension", "month", "category", "region", "country", "country_name", "items"]
+    return _csv(header, rows)
 
 
 # --- feeds ---------------------------------------------------------------------------
@@ -236,3 +270,39 @@ def latest_success(archive: Archive) -> str | None:
 def escape_markdown(text: str) -> str:
     """Backslash-escape Markdown so a message (never feed content) shows as typed."""
     return "".join(f"\\{ch}" if ch in _MARKDOWN_SPECIALS else ch for ch in text)
+
+
+# --- article captures (issue 12): plain text for st.text, never Markdown or HTML ----------
+def capture_line(capture: CaptureInfo) -> str:
+    """One line on an item's capture: status, when, from where."""
+    words = {
+        "captured": "captured",
+        "pending": "not captured yet (pending)",
+        "failed": "capture failed",
+        "robots_disallowed": "not captured: the site's robots.txt disallows it",
+        "not_html": "not captured: the link is not an HTML page",
+        "gone": "not captured: the page is gone and the web archive has no copy",
+    }
+    parts = [f"Article: {words.get(capture.status, capture.status)}"]
+    if capture.captured_at:
+        parts.append(f"on {capture.captured_at[:16].replace('T', ' ')} UTC")
+    elif capture.checked_at:
+        parts.append(f"last tried {capture.checked_at[:16].replace('T', ' ')} UTC")
+    if capture.source == "web_archive":
+        taken = f" (copy of {capture.snapshot_at[:10]})" if capture.snapshot_at else ""
+        parts.append(f"source: the web archive{taken}")
+    elif capture.source == "live":
+        parts.append("source: the live page")
+    line = " · ".join(parts)
+    return f"{line}\n{capture.error}" if capture.error and capture.status != "captured" else line
+
+
+def capture_health_line(counts: dict[str, int], listed: int, total: int) -> str:
+    """The captures health line: captured, pending and failed among the items listed."""
+    others = sum(n for s, n in counts.items() if s not in ("captured", "pending", "failed"))
+    scope = f"all {listed} items" if listed >= total else f"the {listed} newest items listed"
+    line = (
+        f"Article captures of {scope}: {counts.get('captured', 0)} captured, "
+        f"{counts.get('pending', 0)} pending, {counts.get('failed', 0)} failed"
+    )
+    return line + (f", {others} not capturable (robots.txt, not HTML, gone)" if others else "")

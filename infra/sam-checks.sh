@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Checks of the SAM stack: `sam validate`, `sam validate --lint`, `cfn-lint`, checkov (every
-# finding fixed or skipped in template.yaml with a reason), a real `sam build` (no Docker), the
-# size of the built function artifact, and an import of the handler from that artifact with
-# only what Lambda adds to it (boto3 and the Powertools layer), and the archiver's own tests run
-# again on the function's Python version.
+# finding fixed or skipped in template.yaml with a reason), a real `sam build` (no Docker) of both
+# functions, the size of each built artifact (the archiver's under 2 MiB; the capture function's
+# reported), an import of each handler from its artifact with only what Lambda adds to it (boto3
+# and the Powertools layer), and the archiver's own tests run again on the function's Python.
 #
 # Needs only uv and network access to PyPI. The SAM CLI runs in its own uv tool environment,
 # so its pins never meet the project's; cfn-lint and checkov are the project's locked ones.
@@ -280,7 +280,10 @@ print(f"feed_archiver.capture.handler.lambda_handler imports from the artifact (
 log "the archiver's tests on the function's Python ($runtime)"
 UV_PROJECT_ENVIRONMENT="$build_root/venv-$want" uv run --locked --quiet --python "$python_bin" \
     pytest -q -p no:cacheprovider \
-    tests/test_end_to_end.py tests/test_store.py tests/test_fetch.py tests/test_parse.py \
-    tests/test_identity.py tests/test_text.py tests/test_tag.py
+    tests/integration/test_end_to_end.py tests/integration/test_store.py \
+    tests/unit/test_store_transactions.py tests/integration/test_fetch.py \
+    tests/unit/test_fetch_addresses.py tests/unit/test_parse.py tests/unit/test_identity.py \
+    tests/unit/test_text.py tests/unit/test_tag.py tests/integration/test_tag_import.py \
+    tests/integration/test_capture_queue.py tests/integration/test_capture_handler.py
 
 log "SAM checks passed"

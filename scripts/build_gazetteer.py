@@ -1,4 +1,5 @@
-"""Build functions/feed_archiver/data/gazetteer.json, the tagger's country table.
+"""Build functions/feed_archiver/data/gazetteer.json, the tagger's country table, and
+countries.json, the names and ISO numeric codes the dashboard and `stats` show.
 
 Sources, merged in this order:
 
@@ -14,8 +15,15 @@ the additions say why the project reads it differently (cc_overrides). Neither
 library is imported at run time; tag.py reads only the generated file, which
 is committed. The output is deterministic (sorted keys and lists).
 
+countries.json holds, for every code of the gazetteer, a display name
+(country_converter's short name: "Türkiye", "South Korea"), the ISO 3166-1
+numeric code (pycountry; null for Kosovo, which has none) that the dashboard's
+world map joins on, and the ICMPD region. It is a file of its own, not part of
+gazetteer.json, because the tagger's version hashes gazetteer.json: adding
+display data there would mark every archived item for `retag`.
+
 Usage: uv run python scripts/build_gazetteer.py [--check]
-  --check  exit 1 (and write nothing) if the committed file is stale
+  --check  exit 1 (and write nothing) if a committed file is stale
 """
 
 from __future__ import annotations
@@ -44,6 +52,7 @@ from feed_archiver.tag_matcher import term_key  # noqa: E402
 
 ADDITIONS = ROOT / "scripts" / "gazetteer_additions.yaml"
 OUTPUT = ROOT / "functions" / "feed_archiver" / "data" / "gazetteer.json"
+COUNTRIES_OUTPUT = ROOT / "functions" / "feed_archiver" / "data" / "countries.json"
 FORMAT = 1
 _NO_PLURAL = re.compile(r"(ese|sh|ch|ss|s|x|z)$")
 
@@ -180,6 +189,22 @@ def build() -> dict[str, Any]:
     }
 
 
+def build_countries(gazetteer: dict[str, Any]) -> dict[str, Any]:
+    """Name, ISO numeric code and region of every code of `gazetteer` (see the module doc)."""
+    import pycountry
+
+    cc_by_code = {row.code: row for row in load_country_converter() if row.code}
+    countries = {}
+    for code, region in sorted(gazetteer["regions"].items()):
+        iso = pycountry.countries.get(alpha_2=code)
+        countries[code] = {
+            "name": source_forms(cc_by_code[code].names[0])[0],
+            "numeric": iso.numeric if iso else None,
+            "region": region,
+        }
+    return {"format": FORMAT, "sources": gazetteer["sources"], "countries": countries}
+
+
 def _codes_named_in(additions: dict[str, Any]) -> set[str]:
     named = set(additions["names"]) | set(additions["demonyms"]) | set(additions["cities"])
     named |= set(additions["cc_overrides"].values())
@@ -254,22 +279,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        text = render(build())
+        gazetteer = build()
+        outputs = {OUTPUT: render(gazetteer), COUNTRIES_OUTPUT: render(build_countries(gazetteer))}
     except GazetteerError as exc:
         print(f"build_gazetteer: {exc}", file=sys.stderr)
         return 2
-    current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else None
+    stale = [
+        path
+        for path, text in outputs.items()
+        if (path.read_text(encoding="utf-8") if path.exists() else None) != text
+    ]
     if args.check:
-        if current != text:
+        for path in stale:
             print(
-                f"{OUTPUT.relative_to(ROOT)} is stale: run scripts/build_gazetteer.py",
+                f"{path.relative_to(ROOT)} is stale: run scripts/build_gazetteer.py",
                 file=sys.stderr,
             )
-            return 1
-        return 0
-    if current != text:
-        OUTPUT.write_text(text, encoding="utf-8")
-        print(f"wrote {OUTPUT.relative_to(ROOT)} ({len(text.encode())} bytes)")
+        return 1 if stale else 0
+    for path in stale:
+        path.write_text(outputs[path], encoding="utf-8")
+        print(f"wrote {path.relative_to(ROOT)} ({len(outputs[path].encode())} bytes)")
     return 0
 
 

@@ -16,8 +16,13 @@ from benchmarks.aws import WRITES
 from feed_archiver.settings import FetchOptions, Settings
 from feed_archiver.stack import create_bucket, create_table, load_template
 from feed_archiver.storage import Store
+from tests.faults import FakeLambdaContext
 
-pytest_plugins = ["tests.httpserver", "tests.reliability_plugin"]
+pytest_plugins = [
+    "tests.httpserver",
+    "tests.reliability_plugin",
+    "tests.integration.capture_site",  # the `site` fixture of the article-capture tests
+]
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -109,6 +114,29 @@ def store(aws: tuple[Any, Any], calls: CallCounter) -> Store:
     s3, ddb = aws
     calls.attach(s3, ddb)
     return Store(BUCKET, TABLE, s3_client=s3, dynamodb_client=ddb)
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    """The context the handler is invoked with: 120 s left (a test may set `remaining`)."""
+    return FakeLambdaContext()
+
+
+@pytest.fixture
+def handler_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """What the handler reads at its cold start: the test archive, feeds on 127.0.0.1 allowed.
+
+    Set FEED_URLS and the rest on the monkeypatch it gives; the handler's cached setup is
+    cleared before and after, so each test's handler reads its own environment.
+    """
+    from feed_archiver import handler  # not at import: Powertools reads its settings then
+
+    monkeypatch.setenv("ARCHIVE_BUCKET", BUCKET)
+    monkeypatch.setenv("ARCHIVE_TABLE", TABLE)
+    monkeypatch.setenv("ALLOW_PRIVATE_NETWORKS", "1")
+    handler._setup.cache_clear()
+    yield monkeypatch
+    handler._setup.cache_clear()
 
 
 @pytest.fixture

@@ -85,6 +85,7 @@ def record(
         "s3_key": fmt.item_s3_key(key),
         "s3_version_id": None,
         "summary": summary if summary is not None else f"Summary of {headline}.",
+        fmt.COUNTER_VERSION_FIELD: fmt.COUNTER_VERSION,
         **fmt.item_pk(key),
         **fmt.month_gsi_keys(month, published or first_seen, key),
     }

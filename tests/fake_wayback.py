@@ -6,7 +6,8 @@
 
 CDX (GET /cdx/search/cdx): `url` (exact match), `output=json`, `fl`,
 `filter=statuscode:NNN`, `collapse=digest` (adjacent rows only, as the real
-server does), `from`/`to` (timestamp prefixes). Captures (GET
+server does), `from`/`to` (timestamp prefixes), `closest` with `sort=closest`
+(nearest first) and `limit`. Captures (GET
 /web/<timestamp>id_/<original>): the archived bytes, or scripted statuses.
 Listens on 127.0.0.1 only; counts requests and the most served at once.
 """
@@ -19,6 +20,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -38,6 +40,7 @@ class FakeCapture:
     digest: str = ""  # default: a hash of the body, as the real index has
     # Statuses answered to successive downloads (the last repeats); 200 serves the body.
     download_statuses: list[int] = field(default_factory=lambda: [200])
+    content_type: str = "application/rss+xml; charset=utf-8"  # as archived (an article: text/html)
 
     def __post_init__(self) -> None:
         if not self.digest:
@@ -121,6 +124,11 @@ class FakeWayback:
             rows = [c for c in rows if c.timestamp[: len(one["to"])] <= one["to"]]
         if one.get("collapse") == "digest":
             rows = [c for i, c in enumerate(rows) if i == 0 or rows[i - 1].digest != c.digest]
+        if one.get("sort") == "closest" and one.get("closest", "").isdigit():
+            target = int(one["closest"].ljust(14, "0"))
+            rows = sorted(rows, key=lambda c: abs(_seconds(c.timestamp) - _seconds(str(target))))
+        if one.get("limit", "").isdigit():
+            rows = rows[: int(one["limit"])]
         if not rows:
             return b"[]"
         fields = one.get("fl", "timestamp,original,digest,statuscode").split(",")
@@ -137,9 +145,14 @@ class FakeWayback:
                     statuses = capture.download_statuses
                     status = statuses.pop(0) if len(statuses) > 1 else statuses[0]
                 if status == 200:
-                    return 200, "application/rss+xml; charset=utf-8", capture.body
+                    return 200, capture.content_type, capture.body
                 return status, "text/html", b"<html><body>Wayback error</body></html>"
         return 404, "text/html", b"<html><body>not in the archive</body></html>"
+
+
+def _seconds(timestamp: str) -> float:
+    """A CDX timestamp (YYYYMMDDhhmmss) as seconds since the epoch, for `closest`."""
+    return datetime.strptime(timestamp, "%Y%m%d%H%M%S").replace(tzinfo=UTC).timestamp()
 
 
 class _Server(ThreadingHTTPServer):

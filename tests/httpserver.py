@@ -23,6 +23,7 @@ import socket
 import ssl
 import struct
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -109,6 +110,8 @@ class Request:
     body_bytes_sent: int = 0
     completed: bool = False  # the whole body went out
     done: threading.Event = field(default_factory=threading.Event, repr=False)  # handler finished
+    # When the request line arrived (time.monotonic()): intervals between requests are measured here.
+    at: float = field(default_factory=time.monotonic)
 
 
 class FeedServer:

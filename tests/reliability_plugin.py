@@ -11,20 +11,36 @@ Parameters sharing one case are one row whose result says how many passed.
 table only ever says what the suite actually found.
 
 The file is written only when the session ran at least one case, so running an
-unrelated subset leaves the last full results in place.
+unrelated subset leaves the last full results in place. `--reliability-merge` adds the
+session's cases to the file instead of replacing it: `make test` runs the suite in two
+invocations (parallel, then the serial tests) and the second one merges.
+
+Under pytest-xdist the tests run on workers: each report carries its case in
+`user_properties`, and the controller (or a plain session) collects them from
+`pytest_runtest_logreport`, so the file holds every case whatever the split.
+Cases are written in the suite's order (file, line, parameter), never in the order the
+workers happened to finish, so the generated table is deterministic.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 MARKER = "reliability"
 RESULTS = Path("artifacts") / "reliability.json"
-_KEY = pytest.StashKey[dict[str, dict[str, Any]]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--reliability-merge",
+        action="store_true",
+        help=f"add this session's reliability cases to {RESULTS} instead of replacing it",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -32,39 +48,71 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         f"{MARKER}(group, case, must_hold): a hardening case reported in docs/reliability.md",
     )
-    config.stash[_KEY] = {}
+    if not hasattr(config, "workerinput"):  # an xdist worker only reports; this process writes
+        config.pluginmanager.register(_Collector(config), "reliability-collector")
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Runs where the test runs (an xdist worker too): the case travels with the report."""
     outcome = yield
     marker = item.get_closest_marker(MARKER)
     if marker is None:
         return
     report: pytest.TestReport = outcome.get_result()
-    results = item.config.stash[_KEY]
-    entry = results.setdefault(
-        item.nodeid,
-        {
-            "nodeid": item.nodeid,
-            "group": str(marker.kwargs.get("group", "")),
-            "case": str(marker.kwargs.get("case") or item.name),
-            "must_hold": str(marker.kwargs.get("must_hold", "")),
-            "outcome": "passed",
-        },
-    )
-    # A failure in setup, call or teardown fails the case; a skip only counts if nothing failed.
-    if report.failed:
-        entry["outcome"] = "failed"
-    elif report.skipped and entry["outcome"] == "passed":
-        entry["outcome"] = "skipped"
+    path, line, _ = item.location
+    # The parameter's place in its list: the same whichever tests a session selected.
+    callspec = getattr(item, "callspec", None)
+    params = list(callspec.indices.values()) if callspec else []
+    case = {
+        "group": str(marker.kwargs.get("group", "")),
+        "case": str(marker.kwargs.get("case") or item.name),
+        "must_hold": str(marker.kwargs.get("must_hold", "")),
+        "order": [path, line or 0, params],
+    }
+    report.user_properties.append((MARKER, case))
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    results = session.config.stash.get(_KEY, {})
-    if not results:
-        return
-    path = session.config.rootpath / RESULTS
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cases = list(results.values())  # in the order the suite ran them
-    path.write_text(json.dumps({"cases": cases}, indent=2, ensure_ascii=False) + "\n", "utf-8")
+class _Collector:
+    """In the controller (or a session without xdist): every case's outcome, then the file."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.results: dict[str, dict[str, Any]] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        found = (value for name, value in report.user_properties if name == MARKER)
+        case = cast("dict[str, Any] | None", next(found, None))
+        if case is None:
+            return
+        entry = self.results.setdefault(
+            report.nodeid, {"nodeid": report.nodeid, **case, "outcome": "passed"}
+        )
+        # A failure in setup, call or teardown fails the case; a skip only counts if nothing failed.
+        if report.failed:
+            entry["outcome"] = "failed"
+        elif report.skipped and entry["outcome"] == "passed":
+            entry["outcome"] = "skipped"
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if not self.results:
+            return
+        path = session.config.rootpath / RESULTS
+        cases = dict(self.results)
+        if self.config.getoption("reliability_merge") and path.is_file():
+            earlier = json.loads(path.read_text("utf-8")).get("cases", [])
+            cases = {c["nodeid"]: c for c in earlier} | cases
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps({"cases": in_suite_order(cases.values())}, indent=2, ensure_ascii=False)
+        path.write_text(text + "\n", "utf-8")
+
+
+def in_suite_order(cases: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The cases as the suite lists them (file, line, parameter), whatever order they ended in."""
+    return sorted(cases, key=_place)
+
+
+def _place(case: dict[str, Any]) -> tuple[str, int, list[int], str]:
+    path, line, params = case.get("order") or ("", 0, [])
+    # A file from an older plugin may hold another shape: it sorts by file and line, and no error.
+    return str(path), int(line), params if isinstance(params, list) else [], case["nodeid"]

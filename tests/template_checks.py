@@ -54,14 +54,18 @@ FUNCTION_ACTIONS = frozenset(
 )
 # Actions IAM cannot scope to a resource: the only ones allowed on "*".
 NO_RESOURCE_LEVEL_ACTIONS = frozenset({"xray:PutTraceSegments", "xray:PutTelemetryRecords"})
-ARCHIVE_PREFIXES = ("items/", "raw/")
+# items/ and raw/: the archive; exports/ and feed/: what a run publishes from it; captures/:
+# read only, for the captured articles' text in the exports (feed_archiver.publish).
+ARCHIVE_PREFIXES = ("items/", "raw/", "exports/", "feed/", "captures/")
 READ_ONLY_VERBS = ("Get", "List", "BatchGet", "Query", "Describe", "Scan")
 # Every request the dashboard sends (dashboard/data.py through the store), as (action, ARN):
-# tests/test_template.py checks this against the requests it really sends.
+# tests/integration/test_dashboard_policy.py checks this against the requests it really sends.
 DASHBOARD_GRANTS = frozenset(
     {
         ("dynamodb:Query", f"${{{TABLE}.Arn}}"),
         ("dynamodb:Query", f"${{{TABLE}.Arn}}/index/by-month"),
+        # An item's captured text, and its WARC when downloaded (issue 12).
+        ("s3:GetObject", f"${{{BUCKET}.Arn}}/captures/*"),
     }
 )
 PRODUCTION = "prod"  # the samconfig.toml environment `sam deploy --config-env prod` reads
@@ -374,7 +378,10 @@ def check_metric_names_match_function(t: Template) -> list[str]:
 
 
 def dashboard_policy(t: Template) -> dict[str, Any]:
-    outputs = [referenced_id(o["Value"]) for o in t.get("Outputs", {}).values()]
+    # The dashboard's outputs only: the analysts' policy (AnalyticsQueryPolicyArn) is another.
+    outputs = [
+        referenced_id(o["Value"]) for k, o in t.get("Outputs", {}).items() if "Dashboard" in k
+    ]
     policies = resources_of_type(t, "AWS::IAM::ManagedPolicy")
     exported = [policies[name] for name in outputs if name in policies]
     return exported[0]["Properties"]["PolicyDocument"] if exported else {}
@@ -586,6 +593,181 @@ def check_production_requires_alarm_email(t: Template, config: SamConfig) -> lis
     return [f"nothing refuses a {PRODUCTION} deploy without {email}"]
 
 
+# ---------------------------------------------------------------- article capture (issue 12)
+CAPTURE_FUNCTION = "CaptureFunction"
+# What capturing needs (see CaptureFunctionRole in template.yaml); anything else is a widening.
+CAPTURE_ACTIONS = frozenset(
+    {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "s3:GetObject",
+        "s3:GetObjectVersion",
+        "s3:PutObject",
+        "s3:ListBucket",
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:ConditionCheckItem",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueAttributes",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+    }
+)
+CAPTURE_PREFIXES = ("items/", "captures/")
+MAX_CAPTURE_CONCURRENCY = 2  # a site sees at most this many captures at once
+MIN_VISIBILITY_TIMEOUTS = 6  # AWS: a queue's visibility timeout ≥ 6 × the function's timeout
+MAX_RECEIVES = 10  # a message failing more often than this should be in the DLQ already
+
+
+def capture_properties(t: Template) -> dict[str, Any]:
+    """The capture function's properties with SAM's Globals.Function merged under them."""
+    own = t["Resources"].get(CAPTURE_FUNCTION, {}).get("Properties", {})
+    return {**t.get("Globals", {}).get("Function", {}), **own}
+
+
+def capture_event(t: Template) -> dict[str, Any]:
+    for event in capture_properties(t).get("Events", {}).values():
+        if event.get("Type") == "SQS":
+            return dict(event.get("Properties", {}))
+    return {}
+
+
+def capture_queue(t: Template) -> tuple[str, dict[str, Any]]:
+    """(logical id, properties) of the queue the capture function reads."""
+    name = referenced_id(capture_event(t).get("Queue")) or ""
+    queue = t["Resources"].get(name, {})
+    if queue.get("Type") != "AWS::SQS::Queue":
+        return "", {}
+    return name, dict(queue.get("Properties", {}))
+
+
+def capture_dead_letter_queue(t: Template) -> str:
+    policy = capture_queue(t)[1].get("RedrivePolicy", {})
+    target = policy.get("deadLetterTargetArn") if isinstance(policy, dict) else None
+    return referenced_id(target) or "" if is_queue(t, target) else ""
+
+
+def check_capture_queue_has_dead_letter_queue(t: Template) -> list[str]:
+    """Failed captures are retried a bounded number of times, then set aside, never dropped."""
+    name, queue = capture_queue(t)
+    if not name:
+        return ["the capture function reads no SQS queue of this template"]
+    problems = []
+    policy = queue.get("RedrivePolicy", {})
+    receives = policy.get("maxReceiveCount") if isinstance(policy, dict) else None
+    if not capture_dead_letter_queue(t):
+        problems.append(f"{name} has no dead-letter queue (RedrivePolicy)")
+    if not isinstance(receives, int) or not 1 < receives <= MAX_RECEIVES:
+        problems.append(f"{name} redrives after {receives} receives, not 2 to {MAX_RECEIVES}")
+    timeout = capture_properties(t).get("Timeout")
+    visibility = queue.get("VisibilityTimeout", 30)
+    if not isinstance(timeout, int) or visibility < MIN_VISIBILITY_TIMEOUTS * timeout:
+        problems.append(
+            f"{name}'s visibility timeout {visibility} s is under {MIN_VISIBILITY_TIMEOUTS} × "
+            f"the function's timeout ({timeout} s): a message could be handed out twice at once"
+        )
+    if "ReportBatchItemFailures" not in capture_event(t).get("FunctionResponseTypes", []):
+        problems.append(
+            "one failed capture sends its whole batch back (no ReportBatchItemFailures)"
+        )
+    return problems
+
+
+def check_capture_dead_letter_alarm(t: Template) -> list[str]:
+    """A message in the capture DLQ (a capture that failed for good) raises an alarm at once."""
+    queue = capture_dead_letter_queue(t)
+    props = alarm_on(t, "ApproximateNumberOfMessagesVisible", queue) if queue else {}
+    if not props:
+        return ["no alarm to SNS on the capture dead-letter queue's depth"]
+    fires_on_one = (
+        props.get("ComparisonOperator") == "GreaterThanThreshold" and props.get("Threshold") == 0
+    ) or (
+        props.get("ComparisonOperator") == "GreaterThanOrEqualToThreshold"
+        and props.get("Threshold") == 1
+    )
+    return [] if fires_on_one else ["the capture DLQ alarm does not fire on one message"]
+
+
+def check_capture_concurrency_bounded(t: Template) -> list[str]:
+    """At most MAX_CAPTURE_CONCURRENCY captures at once: the event source and the function agree."""
+    scaling = capture_event(t).get("ScalingConfig", {}).get("MaximumConcurrency")
+    reserved = capture_properties(t).get("ReservedConcurrentExecutions")
+    problems = []
+    if not isinstance(scaling, int) or scaling > MAX_CAPTURE_CONCURRENCY:
+        problems.append(
+            f"the capture queue's MaximumConcurrency is {scaling}, not ≤ {MAX_CAPTURE_CONCURRENCY}"
+        )
+    # Fewer reserved than polled-for would throttle batches back to the queue, spending receives.
+    if (
+        not isinstance(reserved, int)
+        or not isinstance(scaling, int)
+        or not scaling <= reserved <= MAX_CAPTURE_CONCURRENCY
+    ):
+        problems.append(f"the capture function's reserved concurrency is {reserved}, not {scaling}")
+    return problems
+
+
+def check_capture_role_least_privilege(t: Template) -> list[str]:
+    """Its own role: objects only under items/ and captures/, the table, its queue; no wildcard."""
+    props = capture_properties(t)
+    role = t["Resources"].get(referenced_id(props.get("Role")) or "", {})
+    if role.get("Type") != "AWS::IAM::Role" or "Policies" in props:
+        return ["the capture function does not use a role written out in the template"]
+    queue = capture_queue(t)[0]
+    problems = []
+    for policy in role.get("Properties", {}).get("Policies", []):
+        for s in statements(policy["PolicyDocument"]):
+            actions = as_list(s.get("Action", []))
+            targets = as_list(s.get("Resource", []))
+            problems += [f"capture role: action {a}" for a in actions if a not in CAPTURE_ACTIONS]
+            if "*" in targets and not set(actions) <= NO_RESOURCE_LEVEL_ACTIONS:
+                problems.append(f"capture role {s.get('Sid')}: resource *")
+            for target in targets:
+                owner = referenced_id(target)
+                if any(a in ("s3:GetObject", "s3:PutObject") for a in actions):
+                    prefix = sub_text(target).removeprefix(f"${{{BUCKET}.Arn}}/")
+                    if owner != BUCKET or not any(prefix == f"{p}*" for p in CAPTURE_PREFIXES):
+                        problems.append(
+                            f"capture role: objects outside items/ and captures/: {target}"
+                        )
+                if any(a.startswith("dynamodb:") for a in actions) and owner != TABLE:
+                    problems.append(f"capture role: DynamoDB outside the archive table: {target}")
+                if any(a.startswith("sqs:") for a in actions) and owner != queue:
+                    problems.append(f"capture role: SQS outside its own queue: {target}")
+    return problems
+
+
+def check_archiver_enqueues_captures(t: Template) -> list[str]:
+    """The archiver knows the capture queue (CAPTURE_QUEUE_URL) and may send to it, only to it."""
+    queue = capture_queue(t)[0]
+    env = function_properties(t)["Environment"]["Variables"]
+    problems = []
+    if not queue or referenced_id(env.get("CAPTURE_QUEUE_URL")) != queue:
+        problems.append("the archiver's CAPTURE_QUEUE_URL is not the capture function's queue")
+    senders = [
+        s for s in role_statements(t)
+        if "sqs:SendMessage" in as_list(s.get("Action", []))
+        and queue in [referenced_id(r) for r in as_list(s.get("Resource", []))]
+    ]  # fmt: skip
+    if not senders:
+        problems.append("the archiver may not send to the capture queue")
+    return problems
+
+
+CAPTURE_CHECKERS: list[Checker] = [
+    check_capture_queue_has_dead_letter_queue,
+    check_capture_dead_letter_alarm,
+    check_capture_concurrency_bounded,
+    check_capture_role_least_privilege,
+    check_archiver_enqueues_captures,
+]
+
+
 CHECKERS: list[Checker] = [
     check_bucket_encrypted,
     check_bucket_versioned,
@@ -612,6 +794,7 @@ CHECKERS: list[Checker] = [
     check_scheduler_role_least_privilege,
     check_dashboard_policy_exact,
     check_access_logging_option,
+    *CAPTURE_CHECKERS,
 ]
 
 CONFIG_CHECKERS: list[ConfigChecker] = [

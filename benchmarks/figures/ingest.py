@@ -1,8 +1,10 @@
 """Figure 2: archiving big feeds from scratch, against the naive baseline.
 
 Each size runs twice on moto: the archiver, then the baseline, each in a
-fresh archive, over the same feed served by the same local server. Then the
-latency size runs again with a modelled AWS round trip on every request.
+fresh archive, over the same feed served by the same local server; then the
+archiver once more with a capture queue (moto SQS), as deployed, to count what
+enqueueing the new items for the CaptureFunction adds. Then the latency size
+runs again with a modelled AWS round trip on every request.
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ from benchmarks.feeds import synthetic_feed
 from benchmarks.naive import naive_archive
 from benchmarks.report import Row
 from benchmarks.sizes import Sizes
+from feed_archiver.capture.queue import CaptureQueue, make_sqs_client
 from feed_archiver.run import archive_feed
 from tests.httpserver import FeedServer, Reply
 
 MAX_REQUESTS_PER_ITEM = 1.1
+# With the capture queue: + one SendMessageBatch per 10 new items (issue 12).
+MAX_REQUESTS_PER_ITEM_ENQUEUEING = 1.2
 MIN_SPEEDUP_WITH_LATENCY = 3.0
 
 
@@ -42,13 +47,23 @@ class Ingest:
         return self.aws_requests / self.items if self.items else 0.0
 
 
-def run_ours(url: str, expected: int, latency: float = 0.0) -> Ingest:
+def run_ours(url: str, expected: int, latency: float = 0.0, *, enqueue: bool = False) -> Ingest:
+    """The archiver; with `enqueue`, new items also go to a capture queue in the same moto."""
     with moto_archive(latency) as archive:
+        queue = None
+        if enqueue:
+            sqs = make_sqs_client()  # the archiver's own client configuration
+            queue = CaptureQueue(
+                sqs.create_queue(QueueName="bench-capture")["QueueUrl"], sqs_client=sqs
+            )
+            archive.meter.attach(sqs)  # after creating the queue: only the run is counted
         started = time.perf_counter()
-        summary = archive_feed(archive.store, bench_settings(url), url)
+        summary = archive_feed(archive.store, bench_settings(url), url, capture_queue=queue)
         seconds = time.perf_counter() - started
         if summary.status != "ok" or summary.items_new != expected:
             raise RuntimeError(f"ingest of {expected} items ended {summary.as_dict()}")
+        if enqueue and summary.captures.sent != expected:
+            raise RuntimeError(f"{summary.captures.sent} of {expected} items were enqueued")
         return Ingest(
             summary.items_new,
             seconds,
@@ -106,6 +121,14 @@ def ingest(sizes: Sizes) -> list[Row]:
                 Row(figure, "AWS writes per new item", ours.aws_writes / n, "",
                     naive.aws_writes / n, "naive"),
             ]  # fmt: skip
+            queued = run_ours(url, n, enqueue=True)
+            rows.append(
+                Row(figure, "AWS requests per new item, enqueueing for capture (moto SQS)",
+                    queued.requests_per_item, "", naive.requests_per_item, "naive",
+                    f"≤ {MAX_REQUESTS_PER_ITEM_ENQUEUEING}",
+                    queued.requests_per_item <= MAX_REQUESTS_PER_ITEM_ENQUEUEING,
+                    _breakdown(queued.calls))
+            )  # fmt: skip
             if sizes.memory_probe:
                 rows.append(
                     Row(figure, "peak memory (RSS, fresh process)", peak_memory(url, "ours"),

@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from feed_archiver import archive_format as fmt
+from feed_archiver.aliases import aliased_entries, keep_first
 from feed_archiver.capture.queue import CaptureRequest, requests_for
 from feed_archiver.counts import ItemCounts
 from feed_archiver.errors import StorageError
-from feed_archiver.items import build_document, index_record
+from feed_archiver.items import build_document, feed_hashes_of, feed_urls_of, index_record
 from feed_archiver.storage import IndexChange, Store
 
 if TYPE_CHECKING:
@@ -83,11 +84,7 @@ def unique_entries(entries: Iterable[Entry], outcome: ArchiveOutcome) -> dict[st
                 f"{MAX_ID_CHARS:,} limit: not archived"
             )
             continue
-        key = fmt.item_key(ident)
-        if key in unique:
-            outcome.duplicates += 1  # the feed lists one item twice: keep the first
-            continue
-        unique[key] = entry
+        keep_first(unique, fmt.item_key(ident), entry, outcome)
     return unique
 
 
@@ -98,13 +95,21 @@ class EntryPlanner:
     Called with item keys and their current index records; returns the writes
     needed and how many keys need none. The live run, history imports and their
     dry runs all plan with it, so a dry run reports what the real run would do.
+
+    An item in several feeds is one item, counted under the feed it was first seen
+    in. Each feed's rendering is compared with what that feed showed last
+    (`feed_hashes`), so two feeds that render it differently do not make a revision
+    on every run; a feed that first shows an item already archived only adds
+    itself to `feed_urls` (the document is read back by `read_document` for that).
     """
 
     entries: dict[str, Entry]
     feed_url: str
     seen_at: str
     via: str = "feed"
+    read_document: Callable[[str, str | None], dict[str, Any]] | None = None
     older: int = 0  # the index holds a revision seen after this copy: left alone
+    errors: list[str] = field(default_factory=list)
 
     def __call__(
         self, keys: Sequence[str], records: dict[str, dict[str, Any]]
@@ -116,7 +121,12 @@ class EntryPlanner:
         for key in keys:
             entry = self.entries[key]
             previous = records.get(key)
-            if previous and previous["content_hash"] == content_hash(entry):
+            digest = content_hash(entry)
+            if previous and self.feed_url not in feed_hashes_of(previous):
+                unchanged += 1  # first seen in this feed: recorded, no revision
+                self._add_feed(previous, digest, pending)
+                continue
+            if previous and feed_hashes_of(previous)[self.feed_url] == digest:
                 unchanged += 1
                 continue
             if previous and str(previous.get("last_seen") or "") > self.seen_at:
@@ -129,6 +139,20 @@ class EntryPlanner:
             )
             pending.append((document, previous))
         return pending, unchanged
+
+    def _add_feed(self, record: dict[str, Any], digest: str, pending: list[Pending]) -> None:
+        """The acknowledged document with this feed added (same revision: nothing counted)."""
+        if self.read_document is None:
+            self.errors.append(f"item {record['key']}: no document reader to add a feed")
+            return
+        try:
+            document = self.read_document(record["key"], record.get("s3_version_id"))
+        except StorageError as exc:
+            self.errors.append(str(exc))  # the body stays unfinished: tried again next run
+            return
+        document["feed_urls"] = [*feed_urls_of(record), self.feed_url]
+        document["feed_hashes"] = {**feed_hashes_of(record), self.feed_url: digest}
+        pending.append((document, record))
 
 
 def archive_entries(
@@ -144,17 +168,25 @@ def archive_entries(
     """Archive parsed entries: new ones are added, edited ones get a new revision."""
     outcome = ArchiveOutcome()
     unique = unique_entries(entries, outcome)
+    try:
+        unique = aliased_entries(store, unique, outcome, feed_url=feed_url, seen_at=seen_at)
+    except StorageError as exc:
+        outcome.errors.append(str(exc))  # nothing written: the body is finished next run
+        return outcome
     keys = list(unique)
     for start in range(0, len(keys), CHUNK_SIZE):
         if out_of_time():
             outcome.stopped_early = True
             break
         chunk = keys[start : start + CHUNK_SIZE]
-        planner = EntryPlanner({k: unique[k] for k in chunk}, feed_url, seen_at, via)
+        planner = EntryPlanner(
+            {k: unique[k] for k in chunk}, feed_url, seen_at, via, store.get_document
+        )
         outcome.add(
             write_planned(store, chunk, planner, pool_size=pool_size, out_of_time=out_of_time)
         )
         outcome.older += planner.older
+        outcome.errors.extend(planner.errors)
     return outcome
 
 
@@ -252,7 +284,7 @@ def _write(
 _ACKNOWLEDGED_FIELDS = (
     "feed_url", "category", "published", "date_estimated", "month", "countries", "regions",
     "programmes", "content_hash", "revision", "first_seen", "first_seen_via", "last_seen",
-    "tagger_version",
+    "tagger_version", "capture", "feed_urls", "feed_hashes",
 )  # fmt: skip
 
 

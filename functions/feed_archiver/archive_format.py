@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from importlib import resources
 from typing import Any, TypedDict
 
@@ -18,6 +19,7 @@ SCHEMA_VERSION = 1
 # --- S3 -------------------------------------------------------------------
 ITEMS_PREFIX = "items/"
 RAW_PREFIX = "raw/"
+CAPTURES_PREFIX = "captures/"  # captures/<item key>/<UTC timestamp>.warc.gz and .json
 # Derived from items/ and the index (feed_archiver.publish): rebuilt, never the source of truth.
 EXPORTS_PREFIX = "exports/items/"  # month=YYYY-MM/items.jsonl.gz: what Athena and DuckDB read
 PUBLISHED_MANIFEST_KEY = "exports/published.json"  # the months published, with their item counts
@@ -42,6 +44,10 @@ COUNTED_CELL = "K"  # K#<feed_key>#<month>#<category>               -> n items i
 COUNTRY_CELL = "C"  # C#<feed_key>#<month>#<category>#<ISO2>        -> n
 COUNTRY_SET_CELL = "S"  # S#<feed_key>#<month>#<category>#<ISO2ISO2...> -> n (many-country items)
 CAPTURE_PK_PREFIX = "CAPTURE#"  # pk=CAPTURE#<feed_key>, sk=<timestamp>#<digest>
+# pk=ALIAS#<key of the id as written>, sk=ALIAS: the item archived under an id resolved
+# against the feed's URL before ids were kept as written (feed_archiver.aliases).
+ALIAS_PK_PREFIX = "ALIAS#"
+ALIAS_SK = "ALIAS"
 
 UNCATEGORISED = "Uncategorised"
 UNSPECIFIED_REGION = "Unspecified"
@@ -93,8 +99,20 @@ def feed_archive_s3_key(month: str) -> str:
     return f"{FEED_ARCHIVE_PREFIX}{month}.atom"
 
 
+def capture_s3_keys(key: str, captured_at: datetime) -> tuple[str, str]:
+    """(WARC key, text key) of one article capture, named by its UTC time to the millisecond
+    in ISO 8601 basic form (20190716T133230.123Z), which sorts as time does."""
+    stamp = captured_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%f")[:-3] + "Z"
+    base = f"{CAPTURES_PREFIX}{key}/{stamp}"
+    return f"{base}.warc.gz", f"{base}.json"
+
+
 def item_pk(key: str) -> dict[str, str]:
     return {PK: f"{ITEM_PK_PREFIX}{key}", SK: ITEM_SK}
+
+
+def alias_pk(key: str) -> dict[str, str]:
+    return {PK: f"{ALIAS_PK_PREFIX}{key}", SK: ALIAS_SK}
 
 
 def feed_state_pk(feed: str) -> dict[str, str]:
@@ -201,6 +219,8 @@ INDEX_FIELDS = (
     "id",
     "key",
     "feed_url",
+    "feed_urls",
+    "feed_hashes",
     "link",
     "title",
     "headline",
@@ -217,6 +237,7 @@ INDEX_FIELDS = (
     "last_seen",
     "tagger_version",
     "s3_key",
+    "capture",  # the article capture's status, keys and tags (small): `capture --missing` scans it
 )
 INDEX_SUMMARY_CHARS = 600
 
@@ -235,6 +256,8 @@ class ItemDocument(TypedDict, total=False):
     id: str
     key: str
     feed_url: str
+    feed_urls: list[str]  # optional: every feed the item appeared in, feed_url first
+    feed_hashes: dict[str, str]  # optional: feed URL -> content hash that feed showed last
     guid: str | None
     link: str | None
     title: str
@@ -257,6 +280,7 @@ class ItemDocument(TypedDict, total=False):
     last_seen: str
     tagger_version: str
     problems: list[str]
+    capture: dict[str, Any]  # the article capture (optional; see docs/archive-format.md)
 
 
 class IndexRecord(TypedDict, total=False):
@@ -270,6 +294,8 @@ class IndexRecord(TypedDict, total=False):
     id: str
     key: str
     feed_url: str
+    feed_urls: list[str]
+    feed_hashes: dict[str, str]
     link: str | None
     title: str
     headline: str
@@ -287,6 +313,7 @@ class IndexRecord(TypedDict, total=False):
     last_seen: str
     tagger_version: str
     s3_key: str
+    capture: dict[str, Any]
     s3_version_id: str | None
     summary: str
     counter_version: int  # absent on records counted before country cells (see COUNTER_VERSION)

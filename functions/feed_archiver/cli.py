@@ -12,6 +12,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from feed_archiver.analytics_cli import register_analytics_commands
+from feed_archiver.capture.cli import register_capture_commands
 from feed_archiver.cli_common import Command, settings_from, store_for
 from feed_archiver.errors import ConfigError, ExitCode, FeedArchiverError
 from feed_archiver.feed_state import Status
@@ -42,9 +44,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = settings_from(args, require_feeds=not args.feed)
     feeds = parse_feed_urls(",".join(args.feed)) if args.feed else settings.feed_urls
-    summary = run_feeds(Store.from_settings(settings), settings, feeds, force=args.force)
-    print(json.dumps(summary.as_dict(), indent=2, ensure_ascii=False))
-    return ExitCode.FAILED if summary.failed else ExitCode.OK
+    from feed_archiver.publish import publish_after_run
+
+    store = Store.from_settings(settings)
+    summary = run_feeds(store, settings, feeds, force=args.force)
+    output = summary.as_dict()
+    # The months this run changed: their exports and archive pages, and current.atom.
+    published = publish_after_run(store, pool_size=settings.s3_concurrency)
+    if published:
+        output["published"] = published
+    print(json.dumps(output, indent=2, ensure_ascii=False))
+    failed = summary.failed or (published and "error" in published)
+    return ExitCode.FAILED if failed else ExitCode.OK
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
@@ -54,16 +65,25 @@ def cmd_stats(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(stats.as_dict(), indent=2, ensure_ascii=False))
         return ExitCode.OK
+    from feed_archiver.countries import country_name
+
     print(f"Total items: {stats.total}")
+    by_country = {f"{code} {country_name(code)}": n for code, n in stats.by_country.items()}
     for title, counts in (
         ("By category", stats.by_category),
         ("By region (an item counts once in each of its regions)", stats.by_region),
+        ("By country (an item counts once in each of its countries)", by_country),
         ("By month", stats.by_month),
     ):
         print(f"\n{title}")
         width = max((len(k) for k in counts), default=0)
         for name, n in counts.items():
             print(f"  {name:<{width}}  {n:>6}")
+    if stats.countries_counted < stats.total:
+        print(
+            f"\nBy country covers {stats.countries_counted} of {stats.total} items: run "
+            "`feed-archiver backfill-counters` to count the items archived before country counters"
+        )
     return ExitCode.OK
 
 
@@ -71,6 +91,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from feed_archiver.verify import verify
 
     report = verify(store_for(args))
+    print("\n".join(report.lines()))
+    return ExitCode.OK if report.ok else ExitCode.FAILED
+
+
+def cmd_backfill_counters(args: argparse.Namespace) -> int:
+    from feed_archiver.counter_backfill import backfill_counters
+
+    report = backfill_counters(store_for(args), dry_run=args.dry_run)
     print("\n".join(report.lines()))
     return ExitCode.OK if report.ok else ExitCode.FAILED
 
@@ -138,12 +166,21 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--format", choices=("table", "json"), default="table")
 
     add("verify", cmd_verify, "recount from the S3 documents and compare with index and counts")
+    backfill = add(
+        "backfill-counters",
+        cmd_backfill_counters,
+        "count the items archived before country counters existed in them (from the index; "
+        "safe while the archiver runs, idempotent)",
+    )
+    backfill.add_argument("--dry-run", action="store_true", help="write nothing")
     add("feeds", cmd_feeds, "list every archived feed with its status, last success and last error")
     reactivate = add(
         "reactivate", cmd_reactivate, "clear a feed's inactive mark (410 Gone) and its back-off"
     )
     reactivate.add_argument("url", help="the feed URL, as configured")
     register_history_commands(add)
+    register_capture_commands(add)
+    register_analytics_commands(add)
     return parser
 
 

@@ -17,6 +17,11 @@ class ItemCounts:
     unchanged: int = 0
     older: int = 0  # a newer revision was already stored: left alone
     duplicates: int = 0  # listed again in the same body: the first kept
+    # Of those, the ones that differed from the kept entry (noted in its `problems`).
+    duplicates_conflicting: int = 0
+    # Items archived under an id resolved against a feed URL, now found by an alias
+    # of the id as written (aliases.py): written once per item, on the first run that sees it.
+    aliased: int = 0
 
     def add(self, other: ItemCounts) -> None:
         """Add another tally's counts to this one."""

@@ -48,6 +48,18 @@ class BlockedAddressError(FetchError):
     """The URL resolves to an address the fetcher refuses (private, loopback, metadata...)."""
 
 
+class RobotsDisallowedError(FetchError):
+    """robots.txt does not let the archiver fetch a URL.
+
+    `unavailable` is true when robots.txt itself could not be read (5xx, timeout):
+    then nothing on that host is fetched for now, as Google does.
+    """
+
+    def __init__(self, message: str, *, unavailable: bool = False) -> None:
+        super().__init__(message)
+        self.unavailable = unavailable
+
+
 class FeedParseError(FeedArchiverError):
     """The body is not a feed at all (an HTML page, an empty body...)."""
 

@@ -61,6 +61,19 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     publish(metrics, summary)
     for feed in summary.feeds:
         logger.info("feed archived", extra=feed.as_dict())
+    result = summary.as_dict()
+    # Only when the run wrote something: the changed months' exports and archive pages.
+    # Imported here: a run with nothing new never loads the exporters.
+    from feed_archiver.publish import publish_after_run
+
+    published = publish_after_run(
+        store,
+        pool_size=settings.s3_concurrency,
+        out_of_time=lambda: context.get_remaining_time_in_millis() < margin_ms,
+    )
+    if published:
+        (logger.error if "error" in published else logger.info)("published", extra=published)
+        result["published"] = published
     if summary.all_failed:
         raise AllFeedsFailed("; ".join(f"{f.feed_url}: {f.error}" for f in summary.failed))
-    return summary.as_dict()
+    return result

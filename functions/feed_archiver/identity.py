@@ -60,7 +60,8 @@ def _without_tracking(query: str) -> str:
 def item_id(entry: Entry) -> str:
     """The stable id of an item.
 
-    The feed's guid when it has one; otherwise the normalised link; otherwise
+    The feed's guid as written when it has one (parse.py never resolves it against
+    the feed's URL); otherwise the normalised link; otherwise
     "sha256:" + the hash of the title and the ISO publication date (or "").
     An entry without a title either is known by everything it has (date,
     summary and content too): otherwise every untitled entry of a day, or

@@ -32,22 +32,31 @@ def build_document(
 ) -> dict[str, Any]:
     """The S3 document for `entry`, continuing `previous` (its index record) if any.
 
-    `revision`, `first_seen` and `first_seen_via` carry over from `previous`; an
-    item without a date takes the month it was first seen and is flagged.
+    `id`, `revision`, `first_seen`, `first_seen_via`, `feed_url` and `feed_urls` carry
+    over from `previous` (an item found through an alias keeps the id it is archived
+    under, aliases.py); an item without a date takes the month it was first seen and
+    is flagged.
     """
+    from feed_archiver.capture.tags import carried_capture, counted_tags, counted_version
     from feed_archiver.identity import content_hash, item_id
     from feed_archiver.tag import tagger_version
 
-    tags = tags or tag_entry(entry)
-    ident = item_id(entry)
+    # An edit keeps the item's article capture, and the tags it adds (capture/tags.py).
+    capture = carried_capture(previous, entry.link)
+    tags = counted_tags(tags or tag_entry(entry), capture)
+    ident = previous["id"] if previous else item_id(entry)
+    digest = content_hash(entry)
     first_seen = previous["first_seen"] if previous else seen_at
     published = rfc3339(entry.published) if entry.published else None
     month = (published or first_seen)[:7]
-    return {
+    document = {
         "schema_version": fmt.SCHEMA_VERSION,
         "id": ident,
         "key": fmt.item_key(ident),
         "feed_url": previous["feed_url"] if previous else feed_url,
+        "feed_urls": feed_urls_of(previous) if previous else [feed_url],
+        # What each feed showed last: a revision is made when that changes (archive.py).
+        "feed_hashes": {**(feed_hashes_of(previous) if previous else {}), feed_url: digest},
         "guid": entry.guid,
         "link": entry.link,
         "title": entry.title,
@@ -63,13 +72,42 @@ def build_document(
         "countries": list(tags.countries),
         "regions": list(tags.regions),
         "programmes": list(tags.programmes),
-        "content_hash": content_hash(entry),
+        "content_hash": digest,
         "revision": previous["revision"] + 1 if previous else 1,
         "first_seen": first_seen,
         "first_seen_via": previous.get("first_seen_via", "feed") if previous else via,
         "last_seen": seen_at,
-        "tagger_version": tagger_version(),
+        "tagger_version": counted_version(capture, tagger_version()),
         "problems": list(entry.problems),
+    }
+    if capture is not None:
+        document["capture"] = capture
+    return document
+
+
+def feed_urls_of(record: dict[str, Any]) -> list[str]:
+    """Every feed an item appeared in, the one it is counted under first (a record
+    written before `feed_urls` existed has only its `feed_url`)."""
+    return list(record.get("feed_urls") or [record["feed_url"]])
+
+
+def feed_hashes_of(record: dict[str, Any]) -> dict[str, str]:
+    """The content hash each feed of the item showed last (a record written before
+    `feed_hashes` existed: its feed's is the item's content hash)."""
+    return dict(record.get("feed_hashes") or {record["feed_url"]: record["content_hash"]})
+
+
+def retagged_document(document: dict[str, Any], tags: Tags, version: str) -> dict[str, Any]:
+    """The next revision of `document` with these tags (retag, article captures)."""
+    return {
+        **document,
+        "category": tags.category,
+        "headline": tags.headline,
+        "countries": list(tags.countries),
+        "regions": list(tags.regions),
+        "programmes": list(tags.programmes),
+        "revision": document["revision"] + 1,
+        "tagger_version": version,
     }
 
 
@@ -85,10 +123,15 @@ def index_record(document: dict[str, Any], s3_version_id: str | None) -> dict[st
     record["s3_version_id"] = s3_version_id
     record["summary"] = document["summary"][: fmt.INDEX_SUMMARY_CHARS]
     record["first_seen_via"] = document["first_seen_via"]
+    # Counted in every cell kind: the commit moves its country cells too.
+    record[fmt.COUNTER_VERSION_FIELD] = fmt.COUNTER_VERSION
     return record
 
 
 def document_matches_record(document: dict[str, Any], record: dict[str, Any]) -> list[str]:
     """Fields on which a stored document and its index record disagree (for verify)."""
-    fields = ("id", "feed_url", "category", "month", "regions", "content_hash", "revision")
+    fields = (
+        "id", "feed_url", "feed_urls", "feed_hashes", "category", "month", "regions",
+        "content_hash", "revision",
+    )  # fmt: skip
     return [f for f in fields if document.get(f) != record.get(f)]

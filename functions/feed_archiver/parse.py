@@ -20,6 +20,7 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
+from feed_archiver.clock import DATE_FLOOR
 from feed_archiver.errors import FeedParseError
 from feed_archiver.feed_body import prepare_body
 from feed_archiver.text import (
@@ -38,7 +39,7 @@ _ERROR_CHARS = 300
 
 @dataclass(frozen=True)
 class Entry:
-    guid: str | None  # the feed's guid/id when present (non-empty, stripped)
+    guid: str | None  # the feed's guid/id as written (non-empty, stripped), never resolved
     link: str | None  # absolute http(s) link, else None (see problems)
     title: str  # plain text, "" when missing
     summary_text: str  # plain text of description/summary
@@ -47,6 +48,9 @@ class Entry:
     published: datetime | None  # aware UTC; None when missing, unparseable or far future
     categories: tuple[str, ...]  # category terms, plain text
     problems: tuple[str, ...]  # human-readable notes ("no title", "no date", ...)
+    # The guid as feedparser resolved it against the base URL, when that differs from
+    # `guid`: the id archives written before ids were kept as written used (aliases.py).
+    resolved_guid: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,8 +71,9 @@ def parse_feed(
     """Parse a fetched feed body (RSS 1.0/2.0 or Atom) into entries.
 
     `headers` are the HTTP response headers (Content-Type decides the
-    encoding with the XML declaration); `base_url` (the feed URL) resolves
-    relative links. A malformed feed returns what could be parsed, and
+    encoding with the XML declaration). `base_url` resolves relative links,
+    never ids; it is the URL the body was retrieved from, the one rule of every
+    path (docs/archive-format.md, "Base URL"). A malformed feed returns what could be parsed, and
     `error` says what was wrong (feedparser's bozo exception) or repaired (a
     mislabelled encoding, disabled entity declarations). An entry missing its
     title, link or date is still returned, with a note in `problems`.
@@ -76,7 +81,8 @@ def parse_feed(
     Dates are feedparser's UTC struct_time made aware. A date more than
     FUTURE_TOLERANCE after `now` (default: the current time) is treated as
     unreliable: `published` is None and a problem is noted, so that a
-    2099-dated item cannot pollute the counts by month.
+    2099-dated item cannot pollute the counts by month; so is a date before
+    clock.DATE_FLOOR (Hugo's `0001-01-01` for "no date", a zero Unix time).
 
     Raises FeedParseError when the body is not a feed at all: empty, an
     HTML page, or no entries and no recognised feed format.
@@ -101,8 +107,12 @@ def parse_feed(
     # Atom says whether a text is HTML; RSS does not, and feedparser's guess
     # leaves unknown tags (<script>) as literal text: RSS texts are read as HTML.
     rss = not version.startswith("atom")
+    ids = _publisher_ids(raw_entries, prepared.body, prepared.headers, base_url)
     return ParsedFeed(
-        entries=tuple(_entry(raw, base_url, now, rss=rss) for raw in raw_entries),
+        entries=tuple(
+            _entry(raw, base_url, now, rss=rss, guid=guid)
+            for raw, guid in zip(raw_entries, ids, strict=True)
+        ),
         title=_text(feed.get("title_detail"), feed.get("title"), rss=rss),
         version=version,
         error="; ".join(notes) or None,
@@ -141,6 +151,29 @@ def _run_feedparser(body: bytes, headers: dict[str, str]) -> Any:
         raise FeedParseError(f"feedparser failed: {_one_line(exc)}") from exc
 
 
+def _publisher_ids(
+    raw_entries: list[Any], body: bytes, headers: dict[str, str], base_url: str
+) -> list[object]:
+    """Each entry's guid/id as the feed wrote it.
+
+    feedparser resolves an RSS guid (unless isPermaLink="false") and an Atom id
+    against the base URL as if they were links: `<guid>12345</guid>` fetched from
+    https://site.example/feed comes out as https://site.example/12345. An id must
+    not depend on where the feed was fetched from, so when any id came out as an
+    http(s) URL the body is parsed once more without the base, which leaves every
+    id as written (an xml:base inside the feed, the publisher's own, still applies).
+    """
+    resolved = [raw.get("id") for raw in raw_entries]
+    urls = [i for i in resolved if isinstance(i, str) and url_scheme(i) in WEB_SCHEMES]
+    if not base_url or not urls:
+        return resolved
+    without_base = {name: value for name, value in headers.items() if name != "content-location"}
+    again = _run_feedparser(body, without_base).get("entries") or []
+    # Same bytes, same parser: the same entries in the same order. Should that ever
+    # not hold, the base-dependent ids are kept (as before) rather than misassigned.
+    return [e.get("id") for e in again] if len(again) == len(resolved) else resolved
+
+
 def _not_a_feed(body: bytes, result: Any) -> str:
     head = body[:1024].lstrip().lower()
     if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head:
@@ -150,15 +183,18 @@ def _not_a_feed(body: bytes, result: Any) -> str:
     return "no feed found in the body"
 
 
-def _entry(raw: Mapping[str, Any], base_url: str, now: datetime, *, rss: bool) -> Entry:
+def _entry(
+    raw: Mapping[str, Any], base_url: str, now: datetime, *, rss: bool, guid: object
+) -> Entry:
     problems: list[str] = []
     title = _text(raw.get("title_detail"), raw.get("title"), rss=rss)
     if not title:
         problems.append("no title")
     summary_text = _text(_summary_detail(raw), raw.get("summary"), rss=rss)
     content_text, content_html = _content(raw, rss=rss)
+    written, resolved = _guid(guid), _guid(raw.get("id"))
     return Entry(
-        guid=_guid(raw.get("id")),
+        guid=written,
         link=_link(raw.get("link"), base_url, problems),
         title=title,
         summary_text=summary_text,
@@ -167,6 +203,7 @@ def _entry(raw: Mapping[str, Any], base_url: str, now: datetime, *, rss: bool) -
         published=_published(raw, now, problems),
         categories=_categories(raw.get("tags") or [], rss=rss),
         problems=tuple(problems),
+        resolved_guid=resolved if resolved != written else None,
     )
 
 
@@ -232,7 +269,18 @@ def _link(value: object, base_url: str, problems: list[str]) -> str | None:
     if not _is_well_formed_url(link):
         problems.append(f"malformed link dropped ({_quote(link)})")
         return None
-    return link
+    return _lower_scheme_and_host(link)
+
+
+def _lower_scheme_and_host(link: str) -> str:
+    """`HTTP://WWW.Example.org/Path` as `http://www.example.org/Path`: scheme and host are
+    case-insensitive (RFC 3986), the rest of the URL is kept exactly as written."""
+    scheme, _, rest = link.partition(":")
+    if not rest.startswith("//"):
+        return f"{scheme.lower()}:{rest}"
+    authority_end = next((i for i, c in enumerate(rest[2:], 2) if c in "/?#"), len(rest))
+    userinfo, at, host = rest[2:authority_end].rpartition("@")
+    return f"{scheme.lower()}://{userinfo}{at}{host.lower()}{rest[authority_end:]}"
 
 
 def _is_well_formed_url(link: str) -> bool:
@@ -257,6 +305,9 @@ def _published(raw: Mapping[str, Any], now: datetime, problems: list[str]) -> da
             continue
         if when > now + FUTURE_TOLERANCE:
             problems.append(f"date in the future ({_quote(text)})")
+            return None
+        if when < DATE_FLOOR:
+            problems.append(f"date before {DATE_FLOOR.year} ({_quote(text)}): taken as no date")
             return None
         return when
     problems.append(f"unparseable date {_quote(unparsed[0])}" if unparsed else "no date")

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from feed_archiver.archive import ArchiveOutcome, archive_entries
 from feed_archiver.archive_format import sha256_hex
-from feed_archiver.capture.queue import CaptureQueue, CaptureRequest
+from feed_archiver.capture.queue import CaptureQueue, EnqueueResult
 from feed_archiver.clock import parse_rfc3339, rfc3339, utcnow
 from feed_archiver.counts import ItemCounts
 from feed_archiver.errors import (
@@ -53,10 +53,7 @@ class FeedSummary:
     items_rejected: int = 0  # entries that can never be archived (see `error`)
     items_with_problems: int = 0
     bodies_resumed: int = 0  # unfinished bodies of earlier runs finished by this one
-    # Items handed to the capture queue; those it refused stay pending for `capture --missing`.
-    captures_queued: int = 0
-    captures_not_queued: int = 0
-    capture_queue_error: str | None = None
+    captures: EnqueueResult = field(default_factory=EnqueueResult)  # sent to CaptureFunction
     bytes_fetched: int = 0
     http_requests: int = 0
     error: str | None = None
@@ -69,8 +66,8 @@ class FeedSummary:
         """The summary as the handler and the CLI print it: the item counts flattened."""
         data = asdict(self)
         items = data.pop("items")
-        counted = {f"items_{k}": v for k, v in items.items() if k != "duplicates"}
-        return {**counted, "duplicates": items["duplicates"], **data}
+        repeats = {k: v for k, v in items.items() if k.startswith("duplicates")}  # no items_
+        return {f"items_{k}": v for k, v in items.items() if k not in repeats} | repeats | data
 
     # Read-only views of the counts, under the names of the printed summary.
     items_seen = property(lambda self: self.items.seen)
@@ -108,16 +105,13 @@ def run_feeds(
     force: bool = False,
     fetch: Callable[..., Any] = fetch_feed,
     lease_seconds: float | None = None,
-    capture_queue: CaptureQueue | None = None,
 ) -> RunSummary:
     """Archive every feed; `force` ignores back-off (not inactivity).
 
     `lease_seconds` is how long a run may hold a feed (default: the setting); the
     Lambda passes its remaining time, so a crashed invocation's lease ends with it.
-    `capture_queue` defaults to the one CAPTURE_QUEUE_URL names (none: nothing is sent).
     """
     summary = RunSummary()
-    queue = capture_queue or CaptureQueue.from_settings(settings)
     for url in feed_urls or settings.feed_urls:
         if out_of_time():
             summary.feeds.append(
@@ -134,7 +128,6 @@ def run_feeds(
                 force=force,
                 fetch=fetch,
                 lease_seconds=lease_seconds,
-                capture_queue=queue,
             )
         )
     return summary
@@ -152,10 +145,7 @@ def archive_feed(
     lease_seconds: float | None = None,
     capture_queue: CaptureQueue | None = None,
 ) -> FeedSummary:
-    """Run one feed end to end and record its state. Never raises for the feed's own faults.
-
-    New items, and items whose link changed, go to `capture_queue` once committed.
-    """
+    """Run one feed end to end and record its state. Never raises for the feed's own faults."""
     started = time.monotonic()
     try:
         state, work = store.get_feed_state_and_work(url)
@@ -171,9 +161,8 @@ def archive_feed(
         summary.error, summary.next_attempt_after = state.last_error, state.next_attempt_after
         return summary
 
-    job = _FeedRun(
-        store, settings, state, summary, moment, out_of_time, now, lease_seconds, capture_queue
-    )
+    job = _FeedRun(store, settings, state, summary, moment, out_of_time, now, lease_seconds)
+    job.capture_queue = capture_queue or CaptureQueue.from_settings(settings)
     state.last_attempt = rfc3339(moment)
     try:
         if not work.held_by_another(job.owner, rfc3339(moment)):
@@ -218,7 +207,6 @@ class _FeedRun:
         out_of_time: Callable[[], bool],
         now: Callable[[], datetime],
         lease_seconds: float | None,
-        capture_queue: CaptureQueue | None = None,
     ) -> None:
         self.store, self.settings, self.state, self.summary = store, settings, state, summary
         self.moment, self.out_of_time, self.now = moment, out_of_time, now
@@ -228,7 +216,7 @@ class _FeedRun:
         self.settled: list[PendingBody] = []  # every item committed: forget them
         self.finished_hashes: set[str] = set()  # bodies finished from raw/ by this run
         self.rejections: list[str] = []
-        self.capture_queue = capture_queue
+        self.capture_queue: CaptureQueue | None = None
 
     def run(self, pending: Sequence[PendingBody], fetch: Callable[..., Any]) -> None:
         if pending and not (self._take() and self._finish_pending(pending)):
@@ -248,16 +236,14 @@ class _FeedRun:
             _record_success(state, summary, self.moment, Status.OK, result, body_hash)
             return
 
-        seen_at = rfc3339(self.moment)
-        raw_key = self.store.put_raw(state.feed_key, seen_at, result.body, body_hash or "")
-        parsed = parse_feed(
-            result.body, headers=result.headers, base_url=result.url, now=self.moment
-        )
+        seen_at, base_url = rfc3339(self.moment), result.url  # where the body came from
+        raw_key = self.store.put_raw(state.feed_key, seen_at, result.body, str(body_hash), base_url)
+        parsed = parse_feed(result.body, headers=result.headers, base_url=base_url, now=self.moment)
         summary.parse_error = parsed.error
         summary.items_with_problems = sum(1 for e in parsed.entries if e.problems)
         if parsed.title:
             state.title = parsed.title
-        body = PendingBody(raw_key, seen_at, result.url, result.headers.get("content-type"))
+        body = PendingBody(raw_key, seen_at, base_url, result.headers.get("content-type"))
         # Recorded as unfinished before any item write, in the same write as the lease.
         if parsed.entries and not self._take(body):
             return
@@ -312,18 +298,9 @@ class _FeedRun:
         summary.items.add(outcome.counts())
         summary.items_rejected += len(outcome.rejected)
         self.rejections.extend(outcome.rejected)
-        self._enqueue(outcome.to_capture)
+        if self.capture_queue is not None and outcome.to_capture:  # a failure leaves them pending
+            summary.captures.add(self.capture_queue.enqueue(outcome.to_capture))
         return outcome
-
-    def _enqueue(self, requests: Sequence[CaptureRequest]) -> None:
-        """Hand committed items to the capture queue. A failure only leaves them pending."""
-        if not requests or self.capture_queue is None:
-            return
-        result = self.capture_queue.enqueue(requests)
-        self.summary.captures_queued += result.sent
-        if result.failed:
-            self.summary.captures_not_queued += len(result.failed)
-            self.summary.capture_queue_error = result.first_error
 
     def _incomplete(self, outcome: ArchiveOutcome) -> None:
         state, summary = self.state, self.summary

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -37,6 +38,21 @@ class WaybackOptions:
 
 
 @dataclass(frozen=True)
+class CaptureOptions:
+    """Article capture (issue 12): how politely and how much of each page is fetched."""
+
+    # Between two requests to one host (robots.txt included); a longer Crawl-delay wins.
+    min_interval_seconds: float = 5.0
+    # Names the archiver and a contact URL, as a published crawler does.
+    user_agent: str = (
+        "feed-archiver-capture/0.1 (article archiver; +https://github.com/icmpd-feed-archiver)"
+    )
+    max_bytes: int = 5 * MIB
+    # None: no queue; new items stay pending for `feed-archiver capture --missing`.
+    queue_url: str | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     archive_bucket: str
     archive_table: str
@@ -51,6 +67,7 @@ class Settings:
     # Lambda holds it until its invocation ends. A crashed holder's lease simply expires.
     lease_seconds: float = 900.0
     wayback: WaybackOptions = field(default_factory=WaybackOptions)
+    capture: CaptureOptions = field(default_factory=CaptureOptions)
 
 
 _TRUE = frozenset({"1", "true", "yes", "y", "t", "on"})
@@ -135,7 +152,43 @@ def load_settings(
         s3_concurrency=int(_number(env, "S3_CONCURRENCY", Settings, "s3_concurrency")),
         lease_seconds=_number(env, "FEED_LEASE_SECONDS", Settings, "lease_seconds"),
         wayback=load_wayback_options(env),
+        capture=load_capture_options(env),
     )
+
+
+def load_capture_options(env: Mapping[str, str]) -> CaptureOptions:
+    """CAPTURE_MIN_INTERVAL_SECONDS, CAPTURE_USER_AGENT, CAPTURE_MAX_BYTES, CAPTURE_QUEUE_URL."""
+    user_agent = " ".join(env.get("CAPTURE_USER_AGENT", "").split())
+    if not user_agent:
+        user_agent = _default(CaptureOptions, "user_agent")
+    elif not _CONTACT.search(user_agent):
+        raise ConfigError(
+            "CAPTURE_USER_AGENT must name a contact URL (http(s)://...) or e-mail address, "
+            f"got {user_agent!r}"
+        )
+    queue_url = env.get("CAPTURE_QUEUE_URL", "").strip() or None
+    if queue_url:
+        try:
+            check_feed_url(queue_url)
+        except ConfigError:
+            raise ConfigError(
+                f"CAPTURE_QUEUE_URL must be an http(s) URL, got {queue_url!r}"
+            ) from None
+    return CaptureOptions(
+        min_interval_seconds=_number(
+            env,
+            "CAPTURE_MIN_INTERVAL_SECONDS",
+            CaptureOptions,
+            "min_interval_seconds",
+            allow_zero=True,
+        ),
+        user_agent=user_agent,
+        max_bytes=int(_number(env, "CAPTURE_MAX_BYTES", CaptureOptions, "max_bytes")),
+        queue_url=queue_url,
+    )
+
+
+_CONTACT = re.compile(r"https?://\S+|[\w.+-]+@[\w-]+\.[\w.-]+")
 
 
 def load_wayback_options(

@@ -55,6 +55,10 @@ class Deadline:
     def timed_out(self, doing: str) -> FetchError:
         return FetchError(f"timed out after {seconds_text(self.seconds)} s {doing}")
 
+    def extend(self, seconds: float) -> None:
+        """Give back time the fetch spent waiting on purpose (a polite pause between hops)."""
+        self._end += max(seconds, 0.0)
+
 
 def seconds_text(seconds: float) -> str:
     return f"{seconds:g}" if seconds >= 1 else f"{seconds:.2g}"
@@ -269,6 +273,32 @@ class Exchange:
 
 
 _TLS_ERRORS = (ssl.SSLError, urllib3.exceptions.SSLError, CertificateError)
+
+
+def open_exchange(
+    target: Target,
+    headers: Mapping[str, str],
+    deadline: Deadline,
+    connect_timeout: float,
+    tls: dict[str, Any],
+) -> Exchange:
+    """Send the request to the first checked address that accepts a connection."""
+    failure: FetchError | None = None
+    for address in target.addresses:
+        exchange = Exchange(target, address, deadline)
+        try:
+            exchange.send(headers, connect_timeout, tls)
+            return exchange
+        except FetchError as exc:
+            exchange.close()
+            if exchange.connected or deadline.remaining() <= 0:
+                raise
+            failure = failure or exc  # report the first address's failure
+        except BaseException:
+            exchange.close()
+            raise
+    assert failure is not None  # check_url never returns a target without addresses
+    raise failure
 
 
 def _is_timeout(error: BaseException) -> bool:

@@ -13,20 +13,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from urllib.parse import urljoin
 
 import urllib3
 
 from feed_archiver.errors import FetchError
-from feed_archiver.fetch.addresses import Resolver, Target, check_url, resolve_host
-from feed_archiver.fetch.exchange import Deadline, Exchange, connection_settings, seconds_text
+from feed_archiver.fetch.addresses import Resolver, resolve_host
+from feed_archiver.fetch.exchange import Deadline, connection_settings, seconds_text
+from feed_archiver.fetch.redirects import Hops, lower_headers
 from feed_archiver.settings import FetchOptions
 
 ACCEPT = (
     "application/rss+xml, application/atom+xml;q=0.9, application/xml;q=0.8, "
     "text/xml;q=0.8, */*;q=0.1"
 )
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Without Retry-After, wait 1 s, then 2 s, ...: short, the deadline is 20 s.
 DEFAULT_BACKOFF_SECONDS = 1.0
 
@@ -68,36 +67,30 @@ def fetch_feed(
     BlockedAddressError) with a one-line message a person can read.
     """
     deadline = Deadline(options.total_timeout)
-    tls = connection_settings(pool)
-    resolve = resolve or resolve_host
-    attempts = retries = redirects = 0
-    current = url
+    hops = Hops(
+        url,
+        deadline=deadline,
+        allow_private_networks=options.allow_private_networks,
+        connect_timeout=options.connect_timeout,
+        max_redirects=options.max_redirects,
+        resolve=resolve or resolve_host,
+        tls=connection_settings(pool),
+    )
+    retries = 0
     while True:
-        if deadline.remaining() <= 0:
-            raise deadline.timed_out(f"before requesting {current}")
-        target = check_url(
-            current,
-            allow_private_networks=options.allow_private_networks,
-            resolve=resolve,
-            timeout=min(options.connect_timeout, max(deadline.remaining(), 0.0)),
-            what="redirect to " if redirects else "",
-        )
-        with _send(target, _request_headers(validators, options), deadline, options, tls) as ex:
-            attempts += 1
+        with hops.open(_request_headers(validators, options)) as ex:
             response = ex.response
             assert response is not None
             status = response.status
-            headers = {name.lower(): response.headers[name] for name in response.headers}
+            headers = lower_headers(response.headers)
             if status == 200:
                 body, wire = ex.read_body(options.max_bytes)
-                return _result(status, current, body, headers, attempts, wire, Validators())
+                return _result(status, hops.url, body, headers, hops.responses, wire, Validators())
             if status == 304:
-                return _result(status, current, b"", headers, attempts, 0, validators)
-        if status in REDIRECT_STATUSES:
-            redirects += 1
-            current = _next_hop(current, headers, status, redirects, options.max_redirects)
-            continue
-        wait = _wait_before_retry(status, current, headers, retries, attempts, options, deadline)
+                return _result(status, hops.url, b"", headers, hops.responses, 0, validators)
+        wait = _wait_before_retry(
+            status, hops.url, headers, retries, hops.responses, options, deadline
+        )
         retries += 1
         if wait > 0:
             sleep(wait)
@@ -137,32 +130,6 @@ def _wait_before_retry(
     return wait
 
 
-def _send(
-    target: Target,
-    headers: Mapping[str, str],
-    deadline: Deadline,
-    options: FetchOptions,
-    tls: dict[str, object],
-) -> Exchange:
-    """Send the request to the first checked address that accepts a connection."""
-    failure: FetchError | None = None
-    for address in target.addresses:
-        exchange = Exchange(target, address, deadline)
-        try:
-            exchange.send(headers, options.connect_timeout, tls)
-            return exchange
-        except FetchError as exc:
-            exchange.close()
-            if exchange.connected or deadline.remaining() <= 0:
-                raise
-            failure = failure or exc  # report the first address's failure
-        except BaseException:
-            exchange.close()
-            raise
-    assert failure is not None  # check_url never returns a target without addresses
-    raise failure
-
-
 def _request_headers(validators: Validators, options: FetchOptions) -> dict[str, str]:
     headers = {
         "User-Agent": options.user_agent,
@@ -174,17 +141,6 @@ def _request_headers(validators: Validators, options: FetchOptions) -> dict[str,
     if validators.last_modified:
         headers["If-Modified-Since"] = validators.last_modified
     return headers
-
-
-def _next_hop(
-    current: str, headers: Mapping[str, str], status: int, redirects: int, limit: int
-) -> str:
-    location = headers.get("location", "").strip()
-    if not location:
-        raise FetchError(f"HTTP {status} redirect without a Location from {current}", status=status)
-    if redirects > limit:
-        raise FetchError(f"more than {limit} redirects, the last from {current}", status=status)
-    return urljoin(current, location)
 
 
 def _retry_wait(retry_after: str | None, retries: int, cap: float) -> float:

@@ -98,8 +98,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     feed_url = counted_feed(args.feed_url, settings.feed_urls)
+    store = Store.from_settings(settings)
     tally = import_files(
-        Store.from_settings(settings),
+        store,
         args.paths,
         feed_url=feed_url,
         max_bytes=settings.fetch.max_bytes,
@@ -107,6 +108,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         pool_size=settings.s3_concurrency,
         progress=terminal_progress(quiet=args.quiet),
     )
+    _publish(store, settings.s3_concurrency)
     return _print_tally(tally, dry_run=args.dry_run)
 
 
@@ -115,14 +117,16 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
     from feed_archiver.history.snapshots import terminal_progress
 
     settings = settings_from(args)
+    store = Store.from_settings(settings)
     tally = reprocess(
-        Store.from_settings(settings),
+        store,
         configured_feeds=settings.feed_urls,
         only_feed=check_feed_url(args.feed) if args.feed else None,
         dry_run=args.dry_run,
         pool_size=settings.s3_concurrency,
         progress=terminal_progress(quiet=args.quiet),
     )
+    _publish(store, settings.s3_concurrency)
     return _print_tally(tally, dry_run=args.dry_run)
 
 
@@ -131,12 +135,14 @@ def cmd_retag(args: argparse.Namespace) -> int:
     from feed_archiver.history.snapshots import terminal_progress
 
     settings = settings_from(args)
+    store = Store.from_settings(settings)
     report = retag(
-        Store.from_settings(settings),
+        store,
         dry_run=args.dry_run,
         pool_size=settings.s3_concurrency,
         progress=terminal_progress(quiet=args.quiet),
     )
+    _publish(store, settings.s3_concurrency)
     print("\n".join(report.lines()))
     return ExitCode.FAILED if report.errors else ExitCode.OK
 
@@ -149,8 +155,9 @@ def cmd_backfill_wayback(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     feed = check_feed_url(args.feed)
+    store = Store.from_settings(settings)
     report = backfill_wayback(
-        Store.from_settings(settings),
+        store,
         feed,
         count_as=check_feed_url(args.feed_url) if args.feed_url else None,
         options=load_wayback_options(
@@ -167,10 +174,21 @@ def cmd_backfill_wayback(args: argparse.Namespace) -> int:
         pool_size=settings.s3_concurrency,
         progress=terminal_progress(quiet=args.quiet),
     )
+    _publish(store, settings.s3_concurrency)
     print("\n".join(report.lines(dry_run=args.dry_run)))
     for line in report.problems():
         _err(line)
     return ExitCode.OK if report.ok else ExitCode.FAILED
+
+
+def _publish(store: Store, pool_size: int) -> None:
+    """Rewrite the exports and archive pages of the months the command changed (none for a
+    dry run). A failure leaves the items archived: say how to catch up."""
+    from feed_archiver.publish import publish_after_run
+
+    published = publish_after_run(store, pool_size=pool_size)
+    if published and "error" in published:
+        _err(f"{published['error']}; run `feed-archiver publish` to rebuild them")
 
 
 def _print_tally(tally: HistoryTally, *, dry_run: bool) -> int:

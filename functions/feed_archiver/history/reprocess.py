@@ -96,7 +96,7 @@ def _reprocess_one(store: Store, run: HistoryRun, raw: RawSnapshot, feed_url: st
         )
         return
     try:
-        body = store.get_raw(raw.key)
+        body, retrieved_from = store.get_raw_snapshot(raw.key)
     except FeedArchiverError as exc:
         run.tally.failed.append((raw.key, str(exc)))
         return
@@ -104,7 +104,9 @@ def _reprocess_one(store: Store, run: HistoryRun, raw: RawSnapshot, feed_url: st
         name=raw.key,
         seen_at=raw.fetched_at,
         body=body,
-        base_url=feed_url,
+        # The run's base: the URL the body came from (snapshots stored before it was
+        # recorded: the feed URL, which it is unless the feed redirected).
+        base_url=retrieved_from or feed_url,
         now=parse_rfc3339(raw.fetched_at),  # the clock of the run that fetched it
     )
     run.add(snapshot, feed_url)

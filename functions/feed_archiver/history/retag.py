@@ -23,10 +23,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from feed_archiver.archive import Pending, write_planned
+from feed_archiver.capture.document import feed_tags, retag_capture
+from feed_archiver.capture.tags import counted_tags
 from feed_archiver.errors import FeedArchiverError
 from feed_archiver.history.snapshots import ProgressFactory, no_progress
+from feed_archiver.items import retagged_document as retag_document
 from feed_archiver.storage import Store
-from feed_archiver.tag import Tags, tag, tagger_version
+from feed_archiver.tag import tagger_version
 
 SET_FIELDS = ("regions", "countries", "programmes")
 BATCH_SIZE = 100
@@ -75,20 +78,6 @@ class RetagReport:
         return lines
 
 
-def retag_document(document: dict[str, Any], tags: Tags, version: str) -> dict[str, Any]:
-    """The next revision of `document` with these tags."""
-    return {
-        **document,
-        "category": tags.category,
-        "headline": tags.headline,
-        "countries": list(tags.countries),
-        "regions": list(tags.regions),
-        "programmes": list(tags.programmes),
-        "revision": document["revision"] + 1,
-        "tagger_version": version,
-    }
-
-
 def tag_diff(old: dict[str, Any], new: dict[str, Any]) -> TagDiff | None:
     """How the tags moved from `old` to `new`; None when they did not."""
     moves: list[tuple[str, str, str]] = []
@@ -127,11 +116,18 @@ class _Planner:
         pending: list[Pending] = []
         with ThreadPoolExecutor(max_workers=max(1, min(self.pool_size, len(todo)))) as pool:
             documents = list(pool.map(self._read, todo))
-        for record, document in zip(todo, documents, strict=True):
-            if document is None:
+        for record, read in zip(todo, documents, strict=True):
+            if read is None:
                 continue
-            new = retag_document(document, self._tags(document), self.version)
+            document, capture = read
+            # Counted under the feed's and the article's tags (capture/tags.py), both tagged again.
+            tags = counted_tags(feed_tags(document), capture)
+            new = retag_document(document, tags, self.version)
+            if capture is not None:
+                new["capture"] = capture
             diff = tag_diff(document, new)
+            if diff is None and capture != document.get("capture"):
+                diff = TagDiff((), False, new["revision"])  # only the article's own tags moved
             if diff is None:
                 self.report.same_tags += 1
                 self.diffs.pop(record["key"], None)
@@ -140,9 +136,11 @@ class _Planner:
             pending.append((new, record))
         return pending, skipped
 
-    def _read(self, record: dict[str, Any]) -> dict[str, Any] | None:
+    def _read(self, record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+        """The document and its capture with the article tagged again (None: not readable)."""
         try:
             document = self.store.get_document(record["key"], record.get("s3_version_id"))
+            capture = retag_capture(self.store, document)
         except FeedArchiverError as exc:
             self.report.errors.append(str(exc))
             return None
@@ -151,12 +149,7 @@ class _Planner:
                 f"item {record['key']}: document and index disagree on the revision (run verify)"
             )
             return None
-        return document
-
-    @staticmethod
-    def _tags(document: dict[str, Any]) -> Tags:
-        text = f"{document['summary']}\n\n{document['content_text']}"
-        return tag(document["title"], text, document["feed_categories"])
+        return document, capture
 
 
 def retag(

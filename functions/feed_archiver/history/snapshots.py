@@ -18,20 +18,28 @@ an undated item is counted in the month the copy shows it, not the import's.
 from __future__ import annotations
 
 import re
-import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol
+from typing import Any
 
-from tqdm import tqdm
-
+from feed_archiver.aliases import aliased_entries
 from feed_archiver.archive import ArchiveOutcome, EntryPlanner, archive_entries, unique_entries
+from feed_archiver.clock import DATE_FLOOR
 from feed_archiver.counts import ItemCounts
 from feed_archiver.errors import FeedArchiverError, FeedParseError
 from feed_archiver.items import index_record
 from feed_archiver.parse import Entry, parse_feed
+
+# The progress bars live in feed_archiver.progress; the history modules import them from here.
+from feed_archiver.progress import (  # noqa: F401 - re-exported
+    NoProgress,
+    Progress,
+    ProgressFactory,
+    no_progress,
+    terminal_progress,
+)
 from feed_archiver.storage import Store
 
 VIA_IMPORT, VIA_WAYBACK, VIA_REPROCESS = "import", "wayback", "reprocess"
@@ -57,7 +65,7 @@ class Snapshot:
     name: str  # for messages: a path, a capture URL, a raw/ key
     seen_at: str  # RFC 3339 UTC
     body: bytes
-    base_url: str  # resolves relative links, as the feed URL does in a live run
+    base_url: str  # resolves relative links: the URL the body was retrieved from (never ids)
     headers: Mapping[str, str] = field(default_factory=dict)
     # The parser's clock for its "date in the future" check; None means the current time.
     now: datetime | None = None
@@ -83,6 +91,10 @@ class HistoryTally(ItemCounts):
         )
         if self.older:
             text += f", {self.older} older than the stored revision (kept the newer)"
+        if self.aliased:
+            text += f", {self.aliased} found under their old resolved id (alias written)"
+        if self.duplicates_conflicting:
+            text += f", {self.duplicates_conflicting} conflicting duplicates dropped (noted)"
         if self.failed:
             text += f"; {len(self.failed)} failed"
         return text
@@ -99,7 +111,7 @@ def feed_time(body: bytes) -> datetime | None:
         head = head[: first_entry.start()]
     for match in _FEED_DATE.finditer(head):
         moment = _parse_date(match.group(2).decode("ascii", "replace"))
-        if moment is not None:
+        if moment is not None and moment >= DATE_FLOOR:  # 0001-01-01 is "no date"
             return moment
     return None
 
@@ -182,62 +194,22 @@ class HistoryRun:
         later snapshots of this run are planned against what this one would have written."""
         counts = ArchiveOutcome()
         unique = unique_entries(entries, counts)
+        unique = aliased_entries(
+            self.store, unique, counts, feed_url=feed_url, seen_at=seen_at, write=False
+        )
         keys = list(unique)
         records = self.store.get_index_records(keys)
         records.update({k: self._planned[k] for k in keys if k in self._planned})
-        planner = EntryPlanner(unique, feed_url, seen_at, self.via)
+        # A feed added to an item rewrites its document unchanged: the record stands in for it.
+        planner = EntryPlanner(
+            unique, feed_url, seen_at, self.via, lambda key, _version: dict(records[key])
+        )
         pending, counts.unchanged = planner(keys, records)
         counts.older = planner.older
         for document, previous in pending:
             if previous is None:
                 counts.new += 1
-            else:
+            elif document["revision"] != previous["revision"]:
                 counts.updated += 1
             self._planned[document["key"]] = index_record(document, None)
         return counts.counts()
-
-
-class Progress(Protocol):
-    """The part of a tqdm bar the history commands use."""
-
-    def update(self, n: int = 1) -> object: ...
-
-    def set_postfix(self, ordered_dict: Mapping[str, object] | None = None) -> None: ...
-
-    def close(self) -> None: ...
-
-
-# Makes a bar for `total` things counted in `unit`.
-ProgressFactory = Callable[[int, str], Progress]
-
-
-class NoProgress:
-    def update(self, n: int = 1) -> object:
-        return None
-
-    def set_postfix(self, ordered_dict: Mapping[str, object] | None = None) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
-
-
-def no_progress(total: int, unit: str) -> Progress:
-    return NoProgress()
-
-
-def terminal_progress(*, quiet: bool) -> ProgressFactory:
-    """tqdm bars on stderr, silent with `quiet` or when stderr is not a terminal."""
-
-    def make(total: int, unit: str) -> Progress:
-        bar: Progress = tqdm(
-            total=total,
-            unit=unit,
-            file=sys.stderr,
-            disable=quiet or not sys.stderr.isatty(),
-            dynamic_ncols=True,
-            leave=False,
-        )
-        return bar
-
-    return make

@@ -43,8 +43,7 @@ class CommitResult:
 
 
 def _cells(record: dict[str, Any]) -> list[str]:
-    feed = fmt.feed_key(record["feed_url"])
-    return fmt.cells_for(feed, record["month"], record["category"], list(record["regions"]))
+    return fmt.record_cells(record)
 
 
 def counter_deltas(changes: Iterable[IndexChange]) -> dict[str, int]:
@@ -70,7 +69,9 @@ def pack_transactions(changes: Sequence[IndexChange]) -> list[list[IndexChange]]
     cells: set[str] = set()
     size = 0
     for change in changes:
-        needed = set(_cells(change.new)) | (set(_cells(change.old)) if change.old else set())
+        # The cells this change moves on its own: a batch sends only non-zero net moves,
+        # and a cell that nets to zero for every change of the batch nets to zero for it.
+        needed = set(counter_deltas([change]))
         record_bytes = _record_bytes(change.new)
         if current and (
             len(current) + 1 + len(cells | needed) > MAX_TRANSACTION_ACTIONS
@@ -86,6 +87,44 @@ def pack_transactions(changes: Sequence[IndexChange]) -> list[list[IndexChange]]
     return batches
 
 
+def counter_version_condition(record: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A condition that holds while `record` is still counted at the counter version read."""
+    version = fmt.counter_version(record)
+    if version == 1:
+        return f"attribute_not_exists({fmt.COUNTER_VERSION_FIELD})", {}
+    return f"{fmt.COUNTER_VERSION_FIELD} = :cv", {":cv": {"N": str(version)}}
+
+
+def _read_state_condition(old: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A condition that holds while the index record is still `old`, as far as counts go."""
+    condition = "revision = :rev"
+    values: dict[str, Any] = {":rev": {"N": str(old["revision"])}}
+    version = old.get("s3_version_id")
+    if isinstance(version, str):
+        # Also the S3 version read: a re-store of the acknowledged document
+        # (same revision) must not cross another one.
+        condition += " AND s3_version_id = :ver"
+        values[":ver"] = {"S": version}
+    # And the counter version read: the cells subtracted are the ones the record
+    # is counted in, even if backfill-counters moved it on meanwhile.
+    counted, counted_values = counter_version_condition(old)
+    return f"{condition} AND {counted}", {**values, **counted_values}
+
+
+def _cell_updates(table: str, batch: list[IndexChange]) -> list[dict[str, Any]]:
+    return [
+        {
+            "Update": {
+                "TableName": table,
+                "Key": to_dynamo({fmt.PK: fmt.COUNT_PK, fmt.SK: cell}),
+                "UpdateExpression": "ADD n :d",
+                "ExpressionAttributeValues": {":d": {"N": str(delta)}},
+            }
+        }
+        for cell, delta in counter_deltas(batch).items()
+    ]
+
+
 def _transaction_actions(table: str, batch: list[IndexChange]) -> list[dict[str, Any]]:
     """Each record conditional on the revision it replaces, then every counter's move."""
     actions: list[dict[str, Any]] = []
@@ -94,27 +133,30 @@ def _transaction_actions(table: str, batch: list[IndexChange]) -> list[dict[str,
         if change.old is None:
             put["ConditionExpression"] = "attribute_not_exists(pk)"
         else:
-            put["ConditionExpression"] = "revision = :rev"
-            put["ExpressionAttributeValues"] = {":rev": {"N": str(change.old["revision"])}}
-            version = change.old.get("s3_version_id")
-            if isinstance(version, str):
-                # Also the S3 version read: a re-store of the acknowledged document
-                # (same revision) must not cross another one.
-                put["ConditionExpression"] += " AND s3_version_id = :ver"
-                put["ExpressionAttributeValues"][":ver"] = {"S": version}
+            condition, values = _read_state_condition(change.old)
+            put["ConditionExpression"] = condition
+            put["ExpressionAttributeValues"] = values
         actions.append({"Put": put})
-    for cell, delta in counter_deltas(batch).items():
-        actions.append(
-            {
-                "Update": {
-                    "TableName": table,
-                    "Key": to_dynamo({fmt.PK: fmt.COUNT_PK, fmt.SK: cell}),
-                    "UpdateExpression": "ADD n :d",
-                    "ExpressionAttributeValues": {":d": {"N": str(delta)}},
-                }
-            }
-        )
-    return actions
+    return actions + _cell_updates(table, batch)
+
+
+def _upgrade_actions(table: str, batch: list[IndexChange]) -> list[dict[str, Any]]:
+    """Each record's counter version set (nothing else of it is rewritten), conditional on
+    the state read, then the moves from its old cells to its new ones."""
+    actions: list[dict[str, Any]] = []
+    for change in batch:
+        assert change.old is not None
+        condition, values = _read_state_condition(change.old)
+        values[":new_cv"] = {"N": str(fmt.counter_version(change.new))}
+        update: dict[str, Any] = {
+            "TableName": table,
+            "Key": to_dynamo(fmt.item_pk(change.new["key"])),
+            "UpdateExpression": f"SET {fmt.COUNTER_VERSION_FIELD} = :new_cv",
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+        }
+        actions.append({"Update": update})
+    return actions + _cell_updates(table, batch)
 
 
 class Index(Tables):
@@ -144,10 +186,37 @@ class Index(Tables):
                 result.errors.append(str(exc))
                 continue
             (result.committed if done else result.conflicted).extend(keys)
+            if done:  # noted for feed_archiver.publish: these months' exports are out of date
+                self.journal.committed((c.new, c.old) for c in batch)
         return result
 
-    def _transact(self, batch: list[IndexChange]) -> bool:
-        actions: Any = _transaction_actions(self.table, batch)
+    def upgrade_counters(self, records: Sequence[dict[str, Any]]) -> CommitResult:
+        """Count index records in the cells of the current counter version.
+
+        Only `counter_version` is set on each record, conditional on its revision,
+        S3 version and counter version as read, in the same transaction as the
+        cells that moves; a record changed since (by a running archiver) conflicts
+        and comes back for the caller to read again. Nothing is counted twice.
+        """
+        result = CommitResult()
+        changes = [
+            IndexChange(new={**r, fmt.COUNTER_VERSION_FIELD: fmt.COUNTER_VERSION}, old=r)
+            for r in records
+        ]
+        for batch in pack_transactions(changes):
+            keys = [c.new["key"] for c in batch]
+            try:
+                done = self._transact(batch, upgrade=True)
+            except StorageError as exc:
+                result.failed.extend(keys)
+                result.errors.append(str(exc))
+                continue
+            (result.committed if done else result.conflicted).extend(keys)
+        return result
+
+    def _transact(self, batch: list[IndexChange], *, upgrade: bool = False) -> bool:
+        build = _upgrade_actions if upgrade else _transaction_actions
+        actions: Any = build(self.table, batch)
         # One token per transaction attempt-set: botocore's own retries of a call whose
         # response was lost re-send it, and DynamoDB applies the transaction once.
         token = str(uuid.uuid4())

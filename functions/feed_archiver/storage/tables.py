@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from feed_archiver.storage.aws_errors import storage_errors
 from feed_archiver.storage.codec import from_dynamo, to_dynamo
+from feed_archiver.storage.journal import Journal
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -34,6 +35,8 @@ class Tables:
         self.table = table
         self.s3: S3Client = s3_client
         self.ddb: DynamoDBClient = dynamodb_client
+        # What this store wrote, for feed_archiver.publish (see storage/journal.py).
+        self.journal = Journal()
 
     def query_partition(self, pk: str) -> Iterator[dict[str, Any]]:
         """Every record of one partition, read consistently, page by page."""
