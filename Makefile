@@ -54,8 +54,9 @@ format: setup ## apply ruff's fixes and formatting
 	$(RUN) ruff check --fix .
 	$(RUN) ruff format .
 
-browser-deps: ## install Debian's Chromium for the browser test (needs root)
+browser-deps: ## install Debian's Chromium (needs root) and axe-core (npm ci) for the browser test
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	npm ci --prefix tests/browser --ignore-scripts --no-audit --no-fund
 
 screenshots: setup ## run the browser test and copy its screenshots and render times into docs/screenshots
 	rm -rf artifacts/screenshots

@@ -190,7 +190,7 @@ def chart_grid(archive: Archive, view: View) -> None:
 
 
 def item_table(config: StoreConfig, archive: Archive, view: View, filters: Filters) -> None:
-    st.subheader("Items")
+    st.header("Items")  # h2 under the page title (h1): no heading level skipped
     if view.truncated:
         st.caption(f"The {len(view.items)} newest of {view.matching} matching items, newest first.")
     else:

@@ -22,7 +22,7 @@ def main() -> None:
     caching_log = logging.getLogger("streamlit.runtime.caching.cache_data_api")
     level = caching_log.level
     caching_log.setLevel(logging.ERROR)
-    from dashboard import cache, charts, data, frames  # noqa: F401
+    from dashboard import cache, charts, countries_section, data, frames, geo  # noqa: F401
 
     caching_log.setLevel(level)
 

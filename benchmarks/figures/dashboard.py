@@ -59,7 +59,7 @@ def _seed_records() -> tuple[dict[str, Any], ...]:
     parsed = parse_feed(seed_bytes(), base_url=FEED_URL)
     seen = "2019-07-16T14:00:00Z"
     return tuple(
-        index_record(build_document(e, feed_url=FEED_URL, seen_at=seen, previous=None), "v1")
+        dict(index_record(build_document(e, feed_url=FEED_URL, seen_at=seen, previous=None), "v1"))
         for e in parsed.entries
     )
 

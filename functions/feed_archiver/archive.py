@@ -12,7 +12,7 @@ transaction fail as a whole; the item is re-read and re-planned.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -62,7 +62,7 @@ class ArchiveOutcome(ItemCounts):
 
 
 # A pending write: the document to store and the index record it replaces.
-Pending = tuple[dict[str, Any], dict[str, Any] | None]
+Pending = tuple[Mapping[str, Any], dict[str, Any] | None]
 # Given item keys and their current index records, returns the writes needed and
 # how many of the keys need none.
 Planner = Callable[[Sequence[str], dict[str, dict[str, Any]]], tuple[list[Pending], int]]
@@ -205,7 +205,7 @@ def write_planned(
     """
     outcome = ArchiveOutcome()
     remaining = list(keys)
-    lost: dict[str, dict[str, Any]] = {}  # documents stored, then beaten to the index
+    lost: dict[str, Mapping[str, Any]] = {}  # documents stored, then beaten to the index
     for _ in range(MAX_CONFLICT_ROUNDS):
         if not remaining:
             return outcome
@@ -234,7 +234,7 @@ def _write(
     outcome: ArchiveOutcome,
     pool_size: int,
     out_of_time: Callable[[], bool],
-) -> tuple[list[str], dict[str, dict[str, Any]]]:
+) -> tuple[list[str], dict[str, Mapping[str, Any]]]:
     """PUT documents concurrently, then commit those that were stored.
 
     Returns the conflicted keys, and the documents stored for them.
@@ -290,7 +290,7 @@ _ACKNOWLEDGED_FIELDS = (
 
 def _repairs(
     store: Store,
-    shadowing: dict[str, dict[str, Any]],
+    shadowing: dict[str, Mapping[str, Any]],
     records: dict[str, dict[str, Any]],
     outcome: ArchiveOutcome,
 ) -> list[Pending]:
@@ -318,7 +318,7 @@ def _repairs(
     return repairs
 
 
-def acknowledged_document(document: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
+def acknowledged_document(document: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
     """`document` (same content as `record`) as the index acknowledged it."""
     return {**document, **{f: record[f] for f in _ACKNOWLEDGED_FIELDS if f in record}}
 
@@ -328,8 +328,9 @@ def _is_repair(change: IndexChange) -> bool:
     return change.old is not None and change.old.get("revision") == change.new.get("revision")
 
 
-def _bounded(record: dict[str, Any]) -> dict[str, Any]:
+def _bounded(indexed: fmt.IndexRecord) -> dict[str, Any]:
     """The index record with its free texts cut short enough for DynamoDB (see MAX_ID_CHARS)."""
+    record = dict(indexed)
     for name in ("title", "headline"):
         text = record.get(name)
         if isinstance(text, str) and len(text) > INDEX_TEXT_CHARS:

@@ -313,7 +313,7 @@ class IndexRecord(TypedDict, total=False):
     last_seen: str
     tagger_version: str
     s3_key: str
-    capture: dict[str, Any]
     s3_version_id: str | None
     summary: str
+    capture: dict[str, Any]
     counter_version: int  # absent on records counted before country cells (see COUNTER_VERSION)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 from feed_archiver import archive_format as fmt
 from feed_archiver.clock import rfc3339
@@ -29,7 +30,7 @@ def build_document(
     previous: dict[str, Any] | None,
     via: str = "feed",
     tags: Tags | None = None,
-) -> dict[str, Any]:
+) -> fmt.ItemDocument:
     """The S3 document for `entry`, continuing `previous` (its index record) if any.
 
     `id`, `revision`, `first_seen`, `first_seen_via`, `feed_url` and `feed_urls` carry
@@ -49,7 +50,7 @@ def build_document(
     first_seen = previous["first_seen"] if previous else seen_at
     published = rfc3339(entry.published) if entry.published else None
     month = (published or first_seen)[:7]
-    document = {
+    document: fmt.ItemDocument = {
         "schema_version": fmt.SCHEMA_VERSION,
         "id": ident,
         "key": fmt.item_key(ident),
@@ -111,10 +112,10 @@ def retagged_document(document: dict[str, Any], tags: Tags, version: str) -> dic
     }
 
 
-def index_record(document: dict[str, Any], s3_version_id: str | None) -> dict[str, Any]:
+def index_record(document: Mapping[str, Any], s3_version_id: str | None) -> fmt.IndexRecord:
     """The DynamoDB index record of a document: enough to list and filter without S3."""
     key = document["key"]
-    record = {field: document[field] for field in fmt.INDEX_FIELDS if field in document}
+    record: dict[str, Any] = {f: document[f] for f in fmt.INDEX_FIELDS if f in document}
     record.update(fmt.item_pk(key))
     record.update(
         fmt.month_gsi_keys(document["month"], document["published"] or document["first_seen"], key)
@@ -125,7 +126,7 @@ def index_record(document: dict[str, Any], s3_version_id: str | None) -> dict[st
     record["first_seen_via"] = document["first_seen_via"]
     # Counted in every cell kind: the commit moves its country cells too.
     record[fmt.COUNTER_VERSION_FIELD] = fmt.COUNTER_VERSION
-    return record
+    return cast(fmt.IndexRecord, record)
 
 
 def document_matches_record(document: dict[str, Any], record: dict[str, Any]) -> list[str]:

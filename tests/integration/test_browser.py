@@ -1,7 +1,9 @@
 """The real thing: `python -m dashboard.demo` in a subprocess, driven by Chromium through Playwright.
 
 Checks what a person sees: the seed's counts, a filter changing the table, a
-hostile title shown as literal text with no dialog, and the render times.
+hostile title shown as literal text with no dialog, and the render times; and that
+axe-core (tests/accessibility.py) finds no violation on the page, filtered or not, and
+on an item's detail with its captured article text.
 Saves the screenshots and render-times.json under artifacts/screenshots/ (never into the
 tracked docs/: `make screenshots` copies them to docs/screenshots/ when wanted).
 
@@ -28,6 +30,7 @@ from typing import Any
 
 import pytest
 
+from tests.accessibility import assert_accessible, require_axe
 from tests.dashboard_seed import HOSTILE_TITLE
 
 # serial: the render times it records mean nothing beside other tests competing for the CPU.
@@ -407,3 +410,58 @@ def test_the_world_map_shows_each_country_and_the_country_filter_narrows_the_tot
     )
     assert world.locator('path[aria-label="Items: 2; Country: Tunisia (TN)"]').count() == 1
     assert not dialogs
+
+
+@pytest.fixture(scope="module")
+def axe() -> Path:
+    return require_axe()
+
+
+def _wait_settled(page: Any) -> None:
+    """Until Streamlit has finished its run and Vega has coloured the map's countries."""
+    _wait_rendered(page)
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=30_000)
+    page.wait_for_selector('path[aria-roledescription="geoshape"]', timeout=30_000)
+
+
+def test_the_page_passes_axe_core(browser: Any, demo: str, axe: Path, dialogs: list[str]) -> None:
+    # Given the page with every item, its charts and the world map drawn
+    page = _new_page(browser, dialogs)
+    page.goto(demo)
+    _wait_settled(page)
+    # Then axe-core finds no violation
+    assert_accessible(page, axe, "the main page")
+
+
+def test_the_filtered_page_passes_axe_core(
+    browser: Any, demo: str, axe: Path, dialogs: list[str]
+) -> None:
+    # Given the page filtered to one country
+    page = _new_page(browser, dialogs)
+    page.goto(demo)
+    _wait_settled(page)
+    page.get_by_role("combobox", name="Countries").click()
+    page.keyboard.type("Tunisia")
+    page.get_by_role("option", name="Tunisia (TN)").click()
+    page.keyboard.press("Escape")
+    _wait_until(lambda: _metric(page, "Matching the filters") == "2", "the country filter")
+    _wait_settled(page)
+    # Then axe-core finds no violation
+    assert_accessible(page, axe, "the page filtered to Tunisia")
+
+
+def test_the_item_detail_with_its_captured_text_passes_axe_core(
+    browser: Any, demo: str, axe: Path, dialogs: list[str]
+) -> None:
+    # Given a sample item chosen, its capture and captured article text shown
+    page = _new_page(browser, dialogs)
+    page.goto(demo)
+    _wait_settled(page)
+    page.get_by_role("combobox", name="Read the summary of").click()
+    page.keyboard.type("Kachreti")
+    page.keyboard.press("Enter")
+    page.get_by_text("Article: captured").wait_for(timeout=15_000)
+    page.locator(".st-key-item_detail").get_by_text("Captured article text").wait_for()
+    _wait_settled(page)
+    # Then axe-core finds no violation
+    assert_accessible(page, axe, "the item detail with its captured article text")

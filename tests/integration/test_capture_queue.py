@@ -182,11 +182,14 @@ class RefusingSqs:
 
     def __init__(self) -> None:
         self.requests = 0
+        self.refuse = True
+        self.largest = 0  # bytes of message bodies in the largest request
 
     def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> dict[str, Any]:
         self.requests += 1
-        ok = [e for e in Entries if int(e["Id"]) % 2 == 0]
-        bad = [e for e in Entries if int(e["Id"]) % 2 == 1]
+        self.largest = max(self.largest, sum(len(e["MessageBody"]) for e in Entries))
+        ok = [e for e in Entries if int(e["Id"]) % 2 == 0 or not self.refuse]
+        bad = [e for e in Entries if e not in ok]
         return {
             "Successful": [{"Id": e["Id"], "MessageId": e["Id"]} for e in ok],
             "Failed": [
@@ -214,3 +217,17 @@ def test_a_message_body_round_trips_and_junk_is_refused() -> None:
     for junk in ("[]", '{"key": 1, "link": "x"}', '{"link": "x"}', "not json"):
         with pytest.raises(ValueError):
             CaptureRequest.from_body(junk)
+
+
+def test_batches_stay_under_the_size_limit_and_an_unsendable_link_is_counted() -> None:
+    # Given items with 60 KB links (4 fit in one request) and one link SQS could never take
+    client = RefusingSqs()
+    client.refuse = False
+    big = [CaptureRequest(f"k{i}", "https://example.org/" + "x" * 60_000) for i in range(9)]
+    huge = CaptureRequest("huge", "https://example.org/" + "x" * 300_000)
+    # When they are enqueued
+    result = CaptureQueue("https://q", sqs_client=client).enqueue([*big, huge])
+    # Then every request stays under SQS's 256 KiB, and the huge one is failed, not sent
+    assert client.largest < 256 * 1024
+    assert (result.sent, result.failed, result.requests) == (9, 1, 3)
+    assert "item huge" in (result.error or "")

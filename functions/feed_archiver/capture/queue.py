@@ -10,14 +10,15 @@ yet, i.e. it is `pending`, and `feed-archiver capture --missing` captures it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from feed_archiver.settings import Settings
 
-BATCH_LIMIT = 10  # SendMessageBatch takes at most 10 entries (and 256 KiB in all)
+BATCH_LIMIT = 10  # SendMessageBatch takes at most 10 entries...
+BATCH_BYTES = 250_000  # ... and 256 KiB of bodies in all (a little kept for the rest)
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,7 @@ class CaptureQueue:
 
         result = EnqueueResult()
         unique = list({r.key: r for r in requests}.values())  # one message per item
-        for start in range(0, len(unique), BATCH_LIMIT):
-            batch = unique[start : start + BATCH_LIMIT]
+        for batch in _batches(unique, result):
             entries = [{"Id": str(i), "MessageBody": r.body()} for i, r in enumerate(batch)]
             result.requests += 1
             try:
@@ -107,6 +107,27 @@ class CaptureQueue:
         return result
 
 
+def _batches(requests: list[CaptureRequest], result: EnqueueResult) -> list[list[CaptureRequest]]:
+    """Requests in batches SQS accepts: 10 at most, 250 KB of bodies at most.
+
+    A request that could never be sent (a link of hundreds of KB) is counted failed.
+    """
+    batches: list[list[CaptureRequest]] = []
+    size = 0
+    for request in requests:
+        length = len(request.body().encode("utf-8"))
+        if length > BATCH_BYTES:
+            result.failed += 1
+            result.error = result.error or f"item {request.key}: its link is too long to queue"
+            continue
+        if not batches or len(batches[-1]) == BATCH_LIMIT or size + length > BATCH_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(request)
+        size += length
+    return batches
+
+
 def make_sqs_client() -> Any:
     """An SQS client with the archiver's bounded timeouts and standard retries."""
     import boto3
@@ -124,7 +145,7 @@ def make_sqs_client() -> Any:
 
 
 def requests_for(
-    documents: Sequence[tuple[dict[str, Any], dict[str, Any] | None]],
+    documents: Sequence[tuple[Mapping[str, Any], Mapping[str, Any] | None]],
 ) -> list[CaptureRequest]:
     """Capture requests for committed (document, replaced index record) pairs: new items, and
     items whose link changed. Items without a link have nothing to capture."""

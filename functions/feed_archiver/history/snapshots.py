@@ -211,5 +211,5 @@ class HistoryRun:
                 counts.new += 1
             elif document["revision"] != previous["revision"]:
                 counts.updated += 1
-            self._planned[document["key"]] = index_record(document, None)
+            self._planned[document["key"]] = dict(index_record(document, None))
         return counts.counts()
