@@ -359,28 +359,20 @@ class CaptureInfo:
     error: str | None = None
 
 
+_CAPTURE_TEXTS = ("captured_at", "checked_at", "source", "snapshot_at", "url", "warc_key",
+                  "text_key", "error")  # fmt: skip
+
+
 def capture_info(record: Record) -> CaptureInfo:
     capture = record.get("capture")
     if not isinstance(capture, dict):
         return CaptureInfo(PENDING)
-    status = capture.get("status")
-
-    def text(name: str) -> str | None:
-        value = capture.get(name)
-        return value if isinstance(value, str) and value else None
-
-    chars = capture.get("text_chars")
+    texts = {f: v for f in _CAPTURE_TEXTS if isinstance(v := capture.get(f), str) and v}
+    status, chars = capture.get("status"), capture.get("text_chars")
     return CaptureInfo(
         status=status if status in CAPTURE_STATUSES else PENDING,
-        captured_at=text("captured_at"),
-        checked_at=text("checked_at"),
-        source=text("source"),
-        snapshot_at=text("snapshot_at"),
-        url=text("url"),
-        warc_key=text("warc_key"),
-        text_key=text("text_key"),
         text_chars=chars if isinstance(chars, int) else 0,
-        error=text("error"),
+        **texts,
     )
 
 

@@ -65,12 +65,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     callspec = getattr(item, "callspec", None)
     params = list(callspec.indices.values()) if callspec else []
     case = {
+        "nodeid": _plain_nodeid(item),
         "group": str(marker.kwargs.get("group", "")),
         "case": str(marker.kwargs.get("case") or item.name),
         "must_hold": str(marker.kwargs.get("must_hold", "")),
         "order": [path, line or 0, params],
     }
     report.user_properties.append((MARKER, case))
+
+
+def _plain_nodeid(item: pytest.Item) -> str:
+    """The node id without the "@group" that xdist's loadgroup adds to grouped tests."""
+    groups = {str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+              for m in item.iter_markers("xdist_group")}  # fmt: skip
+    suffix = "@" + "_".join(sorted(groups))
+    return item.nodeid.removesuffix(suffix) if groups else item.nodeid
 
 
 class _Collector:
@@ -85,9 +94,7 @@ class _Collector:
         case = cast("dict[str, Any] | None", next(found, None))
         if case is None:
             return
-        entry = self.results.setdefault(
-            report.nodeid, {"nodeid": report.nodeid, **case, "outcome": "passed"}
-        )
+        entry = self.results.setdefault(case["nodeid"], {**case, "outcome": "passed"})
         # A failure in setup, call or teardown fails the case; a skip only counts if nothing failed.
         if report.failed:
             entry["outcome"] = "failed"

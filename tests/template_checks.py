@@ -618,7 +618,7 @@ CAPTURE_ACTIONS = frozenset(
         "xray:PutTelemetryRecords",
     }
 )
-CAPTURE_PREFIXES = ("items/", "captures/")
+CAPTURE_PREFIXES = ("items/", "captures/", "exports/", "feed/")
 MAX_CAPTURE_CONCURRENCY = 2  # a site sees at most this many captures at once
 MIN_VISIBILITY_TIMEOUTS = 6  # AWS: a queue's visibility timeout ≥ 6 × the function's timeout
 MAX_RECEIVES = 10  # a message failing more often than this should be in the DLQ already

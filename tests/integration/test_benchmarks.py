@@ -39,6 +39,12 @@ def tiny_report() -> Report:
     return run(TINY, mode="tiny")
 
 
+# The whole benchmark runs once per process that needs it (about a minute): under xdist
+# (`--dist loadgroup`), its tests share one worker so it runs once, not on every worker.
+ONE_WORKER = pytest.mark.xdist_group("tiny_report")
+
+
+@ONE_WORKER
 def test_every_figure_is_measured_and_written(tiny_report: Report, tmp_path: Any) -> None:
     # Given the benchmark run at tiny sizes (module fixture)
     # Then every figure of issue 6 has rows, with a number in each
@@ -60,6 +66,7 @@ def _row(report: Report, figure: str, measure: str) -> Any:
     return next(r for r in report.rows if r.figure.startswith(figure) and r.measure == measure)
 
 
+@ONE_WORKER
 def test_request_counts_are_those_of_the_design(tiny_report: Report) -> None:
     # Given the tiny run's rows (counts, not timings)
     etag = "Unchanged run, server honours ETag"

@@ -243,3 +243,35 @@ def test_the_cli_captures_shows_and_captures_nothing_twice(
     assert f"Key:          {key}" in shown and "Capture:      captured" in shown
     assert "funded by the United Kingdom" in shown and "<p>" not in shown
     assert main(["capture"]) == 2  # neither --missing nor --item
+
+
+def test_a_capture_from_the_cli_reaches_the_exports_at_once(
+    site: Site, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from feed_archiver.analytics import open_archive
+
+    # Given an archived item whose article page is online
+    for name, value in {
+        "ARCHIVE_BUCKET": BUCKET,
+        "ARCHIVE_TABLE": TABLE,
+        "CAPTURE_MIN_INTERVAL_SECONDS": "0.05",
+        "ALLOW_PRIVATE_NETWORKS": "1",
+        "WAYBACK_CDX_URL": site.archive.cdx_url,
+        "WAYBACK_CAPTURE_URL": site.archive.capture_url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    site.serve("/news/one/", TURKEY.page().encode())
+    key = site.add_item("/news/one/")
+    # When it is captured from the command line
+    assert main(["capture", "--missing"]) == 0
+    output = json.loads(capsys.readouterr().out)
+    # Then the changed month is published with the article's text: no `publish` needed
+    assert "published" in output and "error" not in output["published"]
+    connection = open_archive(site.store)
+    try:
+        rows = connection.execute(
+            "SELECT article_status, article_text FROM items WHERE key = ?", [key]
+        ).fetchall()
+    finally:
+        connection.close()
+    assert rows and rows[0][0] == "captured" and "funded by the United Kingdom" in rows[0][1]

@@ -74,6 +74,7 @@ def item_keys(values: list[str], store: Store) -> list[str]:
 def cmd_capture(args: argparse.Namespace) -> int:
     from feed_archiver.capture.missing import capture_keys, capture_missing
     from feed_archiver.progress import terminal_progress
+    from feed_archiver.publish import publish_after_run
 
     if not args.missing and not args.item:
         raise ConfigError("which items? give --missing, or --item ID (repeatable)")
@@ -85,8 +86,15 @@ def cmd_capture(args: argparse.Namespace) -> int:
         report = capture_keys(store, settings, keys, dry_run=args.dry_run, progress=progress)
     else:
         report = capture_missing(store, settings, dry_run=args.dry_run, progress=progress)
-    print(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
-    return ExitCode.FAILED if report.failed else ExitCode.OK
+    output = report.as_dict()
+    # The captured text belongs in the exports and the archive feed at once, as for a run.
+    published = (
+        None if args.dry_run else publish_after_run(store, pool_size=settings.s3_concurrency)
+    )
+    if published:
+        output["published"] = published
+    print(json.dumps(output, indent=2, ensure_ascii=False))
+    return ExitCode.FAILED if report.failed or (published and "error" in published) else ExitCode.OK
 
 
 def cmd_show(args: argparse.Namespace) -> int:

@@ -88,7 +88,16 @@ def record_handler(
 @logger.inject_lambda_context(log_event=False)
 @traced
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    _setup()  # a bad setting fails the whole invocation at once, before any message
-    return process_partial_response(
+    _, store, _ = _setup()  # a bad setting fails the whole invocation at once, before any message
+    response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
+    # The captured text reaches the exports and the archive feed now, not at the next run.
+    from feed_archiver.publish import publish_after_run
+
+    published = publish_after_run(
+        store, out_of_time=lambda: context.get_remaining_time_in_millis() < 5000
+    )
+    if published:
+        (logger.error if "error" in published else logger.info)("published", extra=published)
+    return response
