@@ -11,7 +11,6 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import pandas as pd
 
@@ -22,6 +21,7 @@ from feed_archiver.clock import parse_rfc3339
 from feed_archiver.countries import countries, country_name
 from feed_archiver.csv_safety import ENCODING, write_csv
 from feed_archiver.feed_state import FeedState, Status
+from feed_archiver.text import web_link
 
 ITEM_COLUMNS = ("date", "headline", "link", "category", "regions", "countries")
 TOP_COUNTRIES = 20  # bars in "Items by country"; the rest add up in one row
@@ -30,17 +30,8 @@ TOP_COUNTRIES = 20  # bars in "Items by country"; the rest add up in one row
 _MARKDOWN_SPECIALS = set("\\`*_{}[]()<>#|~$:")
 
 
-def safe_link(url: Any) -> str | None:
-    """The URL if it is http(s) with a host, else None: no javascript:, data: or relative links."""
-    if not isinstance(url, str):
-        return None
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    return url.strip()
+# The one rule for a link taken from a feed: http(s) with a host, else no link at all.
+safe_link = web_link
 
 
 def _join(values: Any) -> str:

@@ -19,7 +19,8 @@ import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
+
+from feed_archiver.text import web_link
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 HISTORY_NS = "http://purl.org/syndication/history/1.0"
@@ -76,19 +77,6 @@ def entry_id(item_id: str) -> str:
 def document_id(archive: str, name: str) -> str:
     """A feed document's id, from the archive's name (its bucket) and the document's name."""
     return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{archive}/{name}')}"
-
-
-def web_link(url: Any) -> str | None:
-    """The URL if it is http(s) with a host: nothing else is ever emitted as a link."""
-    if not isinstance(url, str):
-        return None
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    return url.strip()
 
 
 def entry_updated(row: Mapping[str, Any]) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 from html.parser import HTMLParser
+from urllib.parse import urlsplit
 
 # Schemes an http(s) archive may link to from inside content. Anything else
 # (javascript:, vbscript:, data:, file:...) is dropped.
@@ -81,6 +82,20 @@ _TRUNCATED_TAG = re.compile(r"<[a-zA-Z/!?][^<>]*\Z")
 def collapse_whitespace(text: str) -> str:
     """Runs of whitespace (non-breaking spaces included) become one space; ends trimmed."""
     return " ".join(text.split())
+
+
+def web_link(url: object) -> str | None:
+    """The URL if it is http(s) with a host, else None: no javascript:, data: or relative
+    links. The one rule for a link from a feed that is shown or emitted (dashboard, Atom)."""
+    if not isinstance(url, str):
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in WEB_SCHEMES or not parts.netloc:
+        return None
+    return url.strip()
 
 
 def plain_text(text: str) -> str:
