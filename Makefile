@@ -10,8 +10,8 @@ RUN := $(UV) run --locked
 # `make dashboard` serves the page with your AWS credentials and no login: on this
 # machine only, unless you opt in (`make dashboard DASHBOARD_ADDRESS=0.0.0.0`, see README).
 DASHBOARD_ADDRESS ?= 127.0.0.1
-# `make test` runs the suite on this many xdist workers (one per CPU), then the tests marked
-# `serial` (the browser, the overlapping runs, sub-second deadlines) alone.
+# `make test` runs the suite on this many xdist workers (one per CPU); the tests marked `serial`
+# (the browser, the overlapping runs, sub-second deadlines) all go to one of them, in turn.
 PYTEST_WORKERS ?= auto
 
 .PHONY: help setup demo dashboard test unit lint format browser-deps screenshots reliability-table sam-checks bench bench-quick gazetteer pr clean
@@ -33,8 +33,7 @@ dashboard: setup ## the dashboard against a deployed stack (ARCHIVE_BUCKET, ARCH
 	$(RUN) streamlit run dashboard/app.py --server.headless true --server.address $(DASHBOARD_ADDRESS)
 
 test: setup lint ## everything CI checks: lint, types, all tests (browser included when Chromium is there), SAM checks, quick benchmark
-	$(RUN) pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not serial"
-	$(RUN) pytest -m serial --reliability-merge
+	$(RUN) pytest -n $(PYTEST_WORKERS) --dist loadgroup
 	$(RUN) python scripts/reliability_table.py --check
 	bash infra/sam-checks.sh
 	$(RUN) python -m benchmarks --quick

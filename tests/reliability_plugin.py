@@ -11,9 +11,7 @@ Parameters sharing one case are one row whose result says how many passed.
 table only ever says what the suite actually found.
 
 The file is written only when the session ran at least one case, so running an
-unrelated subset leaves the last full results in place. `--reliability-merge` adds the
-session's cases to the file instead of replacing it: `make test` runs the suite in two
-invocations (parallel, then the serial tests) and the second one merges.
+unrelated subset leaves the last full results in place.
 
 Under pytest-xdist the tests run on workers: each report carries its case in
 `user_properties`, and the controller (or a plain session) collects them from
@@ -35,21 +33,13 @@ MARKER = "reliability"
 RESULTS = Path("artifacts") / "reliability.json"
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--reliability-merge",
-        action="store_true",
-        help=f"add this session's reliability cases to {RESULTS} instead of replacing it",
-    )
-
-
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{MARKER}(group, case, must_hold): a hardening case reported in docs/reliability.md",
     )
     if not hasattr(config, "workerinput"):  # an xdist worker only reports; this process writes
-        config.pluginmanager.register(_Collector(config), "reliability-collector")
+        config.pluginmanager.register(_Collector(), "reliability-collector")
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -85,8 +75,7 @@ def _plain_nodeid(item: pytest.Item) -> str:
 class _Collector:
     """In the controller (or a session without xdist): every case's outcome, then the file."""
 
-    def __init__(self, config: pytest.Config) -> None:
-        self.config = config
+    def __init__(self) -> None:
         self.results: dict[str, dict[str, Any]] = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -105,12 +94,9 @@ class _Collector:
         if not self.results:
             return
         path = session.config.rootpath / RESULTS
-        cases = dict(self.results)
-        if self.config.getoption("reliability_merge") and path.is_file():
-            earlier = json.loads(path.read_text("utf-8")).get("cases", [])
-            cases = {c["nodeid"]: c for c in earlier} | cases
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps({"cases": in_suite_order(cases.values())}, indent=2, ensure_ascii=False)
+        cases = in_suite_order(self.results.values())
+        text = json.dumps({"cases": cases}, indent=2, ensure_ascii=False)
         path.write_text(text + "\n", "utf-8")
 
 
@@ -120,6 +106,5 @@ def in_suite_order(cases: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _place(case: dict[str, Any]) -> tuple[str, int, list[int], str]:
-    path, line, params = case.get("order") or ("", 0, [])
-    # A file from an older plugin may hold another shape: it sorts by file and line, and no error.
-    return str(path), int(line), params if isinstance(params, list) else [], case["nodeid"]
+    path, line, params = case["order"]
+    return str(path), int(line), params, case["nodeid"]

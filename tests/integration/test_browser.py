@@ -33,7 +33,8 @@ import pytest
 from tests.accessibility import assert_accessible, require_axe
 from tests.dashboard_seed import HOSTILE_TITLE
 
-# serial: the render times it records mean nothing beside other tests competing for the CPU.
+# serial: one demo and browser at a time. The published render times come from `make
+# screenshots`, which runs this file alone.
 pytestmark = [pytest.mark.browser, pytest.mark.serial, pytest.mark.timeout(180)]
 
 ROOT = Path(__file__).resolve().parents[2]

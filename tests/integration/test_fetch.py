@@ -440,7 +440,7 @@ def test_other_statuses_fail_once_with_the_status(feed_server: FeedServer, statu
 
 # --- network failures and the deadline ------------------------------------------------
 # The tests marked `serial` race a sub-second deadline against a local server: on a busy
-# machine the server could miss its cue, so `make test` runs them alone.
+# machine the server could miss its cue, so they never run beside each other.
 
 
 def _closed_port() -> int:

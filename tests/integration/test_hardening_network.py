@@ -228,7 +228,7 @@ CASES = [
 ]  # fmt: skip
 
 
-# Sub-second deadlines racing a local server: `make test` runs these alone (marker `serial`).
+# Sub-second deadlines racing a local server: these never run beside each other (`serial`).
 TIMED = (connect_timeout, read_timeout, slow_drip)
 
 

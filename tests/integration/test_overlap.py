@@ -46,7 +46,7 @@ from tests.hardening import (
 )
 from tests.httpserver import FeedServer, Reply
 
-# serial: the interleavings and the jitter variant need the CPU to themselves.
+# serial: one overlap test at a time (each runs three threads against the moto server).
 pytestmark = [pytest.mark.serial, pytest.mark.timeout(120)]
 
 SEED_TOTAL = 10
