@@ -38,6 +38,7 @@ from tests.httpserver import (
     gzip_bomb,
     gzip_reply,
     redirect,
+    self_signed_certificate,
 )
 
 __all__ = ["feed_server"]  # the fixture, imported for pytest
@@ -661,47 +662,13 @@ def test_a_connect_failure_falls_back_to_the_next_checked_address(
 StartTLS = Callable[[str], tuple[FeedServer, Path, list[str]]]
 
 
-def _certificate(tmp_path: Path, name: str) -> tuple[Path, Path]:
-    """A self-signed certificate for `name` and its key, as PEM files."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = tmp_path / f"{name}.pem", tmp_path / f"{name}.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_file, key_file
-
-
 @pytest.fixture
 def tls_server(tmp_path: Path, internet: Internet) -> Iterator[StartTLS]:
     """Start an HTTPS FeedServer with a certificate for the given name, reachable as PUBLIC_IP:443."""
     servers: list[FeedServer] = []
 
     def start(cert_name: str) -> tuple[FeedServer, Path, list[str]]:
-        cert_file, key_file = _certificate(tmp_path, cert_name)
+        cert_file, key_file = self_signed_certificate(tmp_path, cert_name)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert_file, key_file)
         names: list[str] = []

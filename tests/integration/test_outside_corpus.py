@@ -8,7 +8,6 @@ one item in two feeds; one base-URL rule for reprocess; the https → http redir
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import socket
 import ssl
@@ -31,7 +30,7 @@ from feed_archiver.settings import Settings
 from feed_archiver.storage import Store
 from feed_archiver.verify import verify
 from tests.hardening import Clock, assert_archive_exact, documents, rss, rss_item
-from tests.httpserver import FeedServer, Reply, redirect
+from tests.httpserver import FeedServer, Reply, redirect, self_signed_certificate
 
 GROUP = "Correctness (outside corpus)"
 pytestmark = pytest.mark.timeout(90)
@@ -267,45 +266,12 @@ PUBLIC_IP = "93.184.216.34"  # any public address; routed to 127.0.0.1 below
 FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
 
 
-def _certificate(tmp_path: Path, name: str) -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = tmp_path / f"{name}.pem", tmp_path / f"{name}.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_file, key_file
-
-
 @pytest.fixture
 def tls_and_plain(
     tmp_path: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[FeedServer, FeedServer, Path]]:
     """feed.example on a public address: https (port 443) and plain http (port 80), both local."""
-    cert_file, key_file = _certificate(tmp_path, "feed.example")
+    cert_file, key_file = self_signed_certificate(tmp_path, "feed.example")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_file, key_file)
     routes = {(PUBLIC_IP, 80): feed_server.port}
