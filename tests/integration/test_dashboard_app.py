@@ -8,19 +8,17 @@ environment variables as the archiver's.
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from feed_archiver import archive_format as fmt
 from feed_archiver.aggregates import parse_cells, stats_from_cells
 from feed_archiver.storage import Store
-from tests.conftest import BUCKET, TABLE
+from tests.dashboard_apptest import dashboard_env, metric, run_app
 from tests.dashboard_seed import (
     HOSTILE_TITLE,
     OTHER_FEED,
@@ -30,33 +28,6 @@ from tests.dashboard_seed import (
     write,
     write_feed_state,
 )
-
-APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
-
-
-@pytest.fixture(autouse=True)
-def _app_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The archiver's variables, and no cached reads carried between tests."""
-    monkeypatch.setenv("ARCHIVE_BUCKET", BUCKET)
-    monkeypatch.setenv("ARCHIVE_TABLE", TABLE)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
-def run_app() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def metric(at: AppTest, label: str) -> int:
-    values = [m.value for m in at.metric if m.label == label]
-    assert len(values) == 1, [m.label for m in at.metric]
-    return int(values[0])
 
 
 def table(at: AppTest, first_column: str) -> pd.DataFrame:
@@ -290,3 +261,6 @@ def test_a_filter_that_hides_the_chosen_item_moves_the_choice(store: Store) -> N
     assert picker.value != newest
     assert expert in picker.format_func(picker.value)
     assert any(expert in t.value for t in at.text)
+
+
+__all__ = ["dashboard_env"]  # the autouse fixture, imported to apply it here

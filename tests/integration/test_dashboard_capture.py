@@ -5,36 +5,21 @@ captures health line."""
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import streamlit as st
-from streamlit.testing.v1 import AppTest
 
 from dashboard import data
 from feed_archiver.storage import Store
-from tests.conftest import BUCKET, TABLE
+from tests.conftest import BUCKET
+from tests.dashboard_apptest import dashboard_env, run_app
 from tests.dashboard_seed import record, seed, write
 
-APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 HOSTILE_TEXT = (
     "<script>alert(1)</script> **not bold** [link](javascript:alert(1))\n"
     "<img src=x onerror=alert(1)> The Rabat Process met in Madrid."
 )
 WARC = gzip.compress(b"WARC/1.1\r\nWARC-Type: response\r\n\r\n")
-
-
-@pytest.fixture(autouse=True)
-def _app_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("ARCHIVE_BUCKET", BUCKET)
-    monkeypatch.setenv("ARCHIVE_TABLE", TABLE)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 def captured(key: str, *, source: str = "live", snapshot_at: str | None = None) -> dict[str, Any]:
@@ -74,13 +59,6 @@ def archive(store: Store, aws: tuple[Any, Any]) -> dict[str, dict[str, Any]]:
     store.put_capture_text(capture["text_key"], {"text": HOSTILE_TEXT, "title": "t"})
     s3.put_object(Bucket=BUCKET, Key=capture["warc_key"], Body=WARC)
     return {"captured": newest, "failed": broken}
-
-
-def run_app() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def test_the_chosen_item_shows_its_captured_text_as_plain_text(
@@ -135,3 +113,6 @@ def test_the_warc_download_is_the_stored_file(
     assert data.capture_health([archive["captured"], archive["failed"], {}]) == {
         "captured": 1, "pending": 1, "failed": 1, "robots_disallowed": 0, "not_html": 0, "gone": 0,
     }  # fmt: skip
+
+
+__all__ = ["dashboard_env"]  # the autouse fixture, imported to apply it here

@@ -9,45 +9,16 @@ country render without error.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from feed_archiver.aggregates import parse_cells, stats_from_cells
 from feed_archiver.storage import Store
-from tests.conftest import BUCKET, TABLE
+from tests.dashboard_apptest import dashboard_env, metric, run_app
 from tests.dashboard_seed import record, seed, write, write_feed_state
-
-APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
-
-
-@pytest.fixture(autouse=True)
-def _app_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("ARCHIVE_BUCKET", BUCKET)
-    monkeypatch.setenv("ARCHIVE_TABLE", TABLE)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
-def run_app() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def metric(at: AppTest, label: str) -> int:
-    (value,) = [m.value for m in at.metric if m.label == label]
-    return int(value)
 
 
 def country_counts(at: AppTest) -> dict[str, int]:
@@ -162,3 +133,6 @@ def test_an_archive_not_yet_backfilled_says_how_to_count_by_country(store: Store
     # Then the page counts what it can and says what to run
     assert country_counts(at) == {"FR": 1}
     assert any("backfill-counters" in w.value and "1 of 4" in w.value for w in at.warning)
+
+
+__all__ = ["dashboard_env"]  # the autouse fixture, imported to apply it here

@@ -30,9 +30,7 @@ from feed_archiver.history.snapshots import (
     VIA_WAYBACK,
     HistoryRun,
     HistoryTally,
-    ProgressFactory,
     Snapshot,
-    no_progress,
 )
 from feed_archiver.history.wayback import (
     Capture,
@@ -41,6 +39,7 @@ from feed_archiver.history.wayback import (
     known_by_digest,
     list_captures,
 )
+from feed_archiver.progress import ProgressFactory, no_progress
 from feed_archiver.settings import FetchOptions, WaybackOptions
 from feed_archiver.storage import Store
 

@@ -94,7 +94,7 @@ def _err(line: str) -> None:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from feed_archiver.history.file_import import import_files
-    from feed_archiver.history.snapshots import terminal_progress
+    from feed_archiver.progress import terminal_progress
 
     settings = settings_from(args)
     feed_url = counted_feed(args.feed_url, settings.feed_urls)
@@ -114,7 +114,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_reprocess(args: argparse.Namespace) -> int:
     from feed_archiver.history.reprocess import reprocess
-    from feed_archiver.history.snapshots import terminal_progress
+    from feed_archiver.progress import terminal_progress
 
     settings = settings_from(args)
     store = Store.from_settings(settings)
@@ -132,7 +132,7 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
 
 def cmd_retag(args: argparse.Namespace) -> int:
     from feed_archiver.history.retag import retag
-    from feed_archiver.history.snapshots import terminal_progress
+    from feed_archiver.progress import terminal_progress
 
     settings = settings_from(args)
     store = Store.from_settings(settings)
@@ -149,8 +149,8 @@ def cmd_retag(args: argparse.Namespace) -> int:
 
 def cmd_backfill_wayback(args: argparse.Namespace) -> int:
     from feed_archiver.history.backfill import backfill_wayback
-    from feed_archiver.history.snapshots import terminal_progress
     from feed_archiver.history.wayback import month_param
+    from feed_archiver.progress import terminal_progress
     from feed_archiver.settings import load_wayback_options
 
     settings = settings_from(args)

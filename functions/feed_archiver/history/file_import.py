@@ -16,11 +16,10 @@ from feed_archiver.history.snapshots import (
     HistoryError,
     HistoryRun,
     HistoryTally,
-    ProgressFactory,
     Snapshot,
     feed_time,
-    no_progress,
 )
+from feed_archiver.progress import ProgressFactory, no_progress
 from feed_archiver.storage import Store
 
 # What a folder contributes: feed-looking files. A file named on the command line is always read.

@@ -21,10 +21,9 @@ from feed_archiver.history.snapshots import (
     VIA_REPROCESS,
     HistoryRun,
     HistoryTally,
-    ProgressFactory,
     Snapshot,
-    no_progress,
 )
+from feed_archiver.progress import ProgressFactory, no_progress
 from feed_archiver.storage import Store
 
 # raw/<feed key>/<YYYY>/<MM>/<fetched at>-<hash12>.xml.gz

@@ -26,8 +26,8 @@ from feed_archiver.archive import Pending, write_planned
 from feed_archiver.capture.document import feed_tags, retag_capture
 from feed_archiver.capture.tags import counted_tags
 from feed_archiver.errors import FeedArchiverError
-from feed_archiver.history.snapshots import ProgressFactory, no_progress
 from feed_archiver.items import retagged_document as retag_document
+from feed_archiver.progress import ProgressFactory, no_progress
 from feed_archiver.storage import Store
 from feed_archiver.tag import tagger_version
 

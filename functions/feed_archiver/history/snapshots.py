@@ -31,15 +31,6 @@ from feed_archiver.counts import ItemCounts
 from feed_archiver.errors import FeedArchiverError, FeedParseError
 from feed_archiver.items import index_record
 from feed_archiver.parse import Entry, parse_feed
-
-# The progress bars live in feed_archiver.progress; the history modules import them from here.
-from feed_archiver.progress import (  # noqa: F401 - re-exported
-    NoProgress,
-    Progress,
-    ProgressFactory,
-    no_progress,
-    terminal_progress,
-)
 from feed_archiver.storage import Store
 
 VIA_IMPORT, VIA_WAYBACK, VIA_REPROCESS = "import", "wayback", "reprocess"
