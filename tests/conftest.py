@@ -13,6 +13,7 @@ import pytest
 from moto import mock_aws
 
 from benchmarks.aws import WRITES
+from benchmarks.moto_patches import cheap_transaction_snapshots
 from feed_archiver.settings import FetchOptions, Settings
 from feed_archiver.stack import create_bucket, create_table, load_template
 from feed_archiver.storage import Store
@@ -36,6 +37,21 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "feed-archiver-test")
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "FeedArchiverTest")
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
+    _share_botocore_models()
+
+
+def _share_botocore_models() -> None:
+    """One botocore loader per test process instead of one per session.
+
+    The code builds a boto3 Session per client set (once per cold start in Lambda); the
+    tests build hundreds, and each new loader re-reads the service models from disk.
+    The models are read-only, so sharing the loader changes nothing but the time.
+    """
+    import functools
+
+    import botocore.session
+
+    botocore.session.create_loader = functools.cache(botocore.session.create_loader)  # type: ignore[attr-defined]
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
@@ -95,7 +111,9 @@ class CallCounter:
 @pytest.fixture
 def aws(template: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
     """moto S3 and DynamoDB clients with the bucket and table created from template.yaml."""
-    with mock_aws():
+    # moto copies the whole table once per transaction action (quadratic); the patch snapshots
+    # only the items a transaction names, with moto's own outcomes (see benchmarks.moto_patches).
+    with mock_aws(), cheap_transaction_snapshots():
         s3 = boto3.client("s3", region_name="us-east-1")
         ddb = boto3.client("dynamodb", region_name="us-east-1")
         create_bucket(s3, BUCKET, template)

@@ -42,6 +42,7 @@ def _base_env() -> dict[str, str]:
             k: v
             for k, v in os.environ.items()
             if not k.startswith(("POWERTOOLS_", "AWS_", "LAMBDA_", "_X_AMZN"))
+            and k != "PYTHONDONTWRITEBYTECODE"  # the warm-up run writes the .pyc files
         }
     )
     env.update(

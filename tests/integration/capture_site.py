@@ -44,7 +44,7 @@ def capture_settings(wayback: WaybackOptions, interval: float = 0.05) -> Setting
     return Settings(
         archive_bucket=BUCKET,
         archive_table=TABLE,
-        fetch=FetchOptions(allow_private_networks=True, connect_timeout=1.0, total_timeout=3.0),
+        fetch=FetchOptions(allow_private_networks=True, connect_timeout=1.0, total_timeout=2.0),
         capture=CaptureOptions(min_interval_seconds=interval),
         wayback=wayback,
     )

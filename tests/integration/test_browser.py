@@ -367,10 +367,16 @@ def test_a_sample_item_shows_its_captured_article_text(
     page.keyboard.press("Enter")
     # Then its capture and its article's text show, as plain text
     page.get_by_text("Article: captured").wait_for(timeout=15_000)
-    texts = page.locator('[data-testid="stText"]').all_inner_texts()
-    assert any("source: the live page" in t for t in texts)
-    assert any(article.paragraphs[-1] in t for t in texts)
-    assert page.get_by_role("button", name="Download the capture (WARC)").count() == 1
+    # (Streamlit draws the detail element by element: wait for the article's last paragraph)
+    texts = page.locator('[data-testid="stText"]')
+    _wait_until(
+        lambda: any(article.paragraphs[-1] in t for t in texts.all_inner_texts()),
+        "the captured article's text",
+    )
+    assert any("source: the live page" in t for t in texts.all_inner_texts())
+    download = page.get_by_role("button", name="Download the capture (WARC)")
+    download.wait_for()
+    assert download.count() == 1
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.locator(".st-key-item_detail").screenshot(path=str(SHOTS / "captured-article.png"))
     assert not dialogs

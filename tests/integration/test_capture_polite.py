@@ -129,6 +129,7 @@ def test_an_unreadable_robots_txt_disallows_the_site_for_now(site: Site, reply: 
     "minimum interval per host",
     "at least CAPTURE_MIN_INTERVAL_SECONDS between two requests to one host, robots.txt included",
 )
+@pytest.mark.serial  # gaps measured on the site: a busy machine stamps late
 def test_two_requests_to_one_host_are_at_least_the_minimum_interval_apart(site: Site) -> None:
     # Given a 0.3 s minimum interval and three items on one site
     site.use(with_interval(site.settings, 0.3))
@@ -151,6 +152,7 @@ def test_two_requests_to_one_host_are_at_least_the_minimum_interval_apart(site: 
     "Crawl-delay",
     "a Crawl-delay longer than the setting is kept between requests; a shorter one changes nothing",
 )
+@pytest.mark.serial
 @pytest.mark.parametrize(
     ("crawl_delay", "interval", "expected"),
     [(0.6, 0.2, 0.6), (0.1, 0.4, 0.4)],

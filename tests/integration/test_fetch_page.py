@@ -58,6 +58,7 @@ def test_a_body_of_an_unwanted_type_is_not_downloaded(feed_server: FeedServer) -
     assert response.body == b"" and not response.body_read
 
 
+@pytest.mark.serial  # a 1 s deadline and gaps measured on the server
 def test_the_polite_pause_is_not_counted_against_the_fetch_deadline(
     feed_server: FeedServer,
 ) -> None:

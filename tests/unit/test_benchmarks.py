@@ -31,3 +31,16 @@ def test_synthetic_feed_has_unique_items_over_ten_years() -> None:
 def test_tracing_is_built_only_where_it_can_be_on(env: dict[str, str], expected: bool) -> None:
     # Given an environment, Then the tracer is wanted only inside Lambda without a veto
     assert tracing_on(env) is expected
+
+
+def test_the_cold_start_interpreters_may_write_their_pyc_files(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a shell that forbids .pyc files (as some CI images do)
+    from benchmarks.figures.cold_start import _cases
+
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    # Then every timed interpreter may write them: the untimed warm-up compiles once, and
+    # the timed imports measure loading, not compiling (as in the table's method)
+    for _module, env in _cases("/tmp/task").values():
+        assert "PYTHONDONTWRITEBYTECODE" not in env
