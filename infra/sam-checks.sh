@@ -219,13 +219,15 @@ done
 
 # What Lambda will see: the runtime (boto3), the Powertools layer (pinned as in uv.lock) and the
 # artifact, nothing else. A handler that imports a dev-only package fails here, not in AWS.
+# The imports write no .pyc into the artifact: a kept build (SAM_BUILD_DIR) stays as built.
 powertools="$("python$want" -c 'import tomllib
 lock = tomllib.load(open("uv.lock", "rb"))
 print(next(p["version"] for p in lock["package"] if p["name"] == "aws-lambda-powertools"))')"
 log "import the handler with only boto3, Powertools $powertools and the artifact"
 (
     cd "$build_root"
-    POWERTOOLS_TRACE_DISABLED=1 uv run --quiet --isolated --no-project --python "$python_bin" \
+    PYTHONDONTWRITEBYTECODE=1 POWERTOOLS_TRACE_DISABLED=1 \
+        uv run --quiet --isolated --no-project --python "$python_bin" \
         --with boto3 --with "aws-lambda-powertools[tracer]==$powertools" \
         python -c '
 import sys
@@ -248,7 +250,8 @@ print("feed_archiver.handler.lambda_handler imports from the artifact")
 log "import the capture handler with only boto3, Powertools $powertools and its artifact"
 (
     cd "$build_root"
-    POWERTOOLS_TRACE_DISABLED=1 uv run --quiet --isolated --no-project --python "$python_bin" \
+    PYTHONDONTWRITEBYTECODE=1 POWERTOOLS_TRACE_DISABLED=1 \
+        uv run --quiet --isolated --no-project --python "$python_bin" \
         --with boto3 --with "aws-lambda-powertools[tracer]==$powertools" \
         python -c '
 import importlib

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from benchmarks.aws import ROOT, bench_settings, check_latency_overlaps, child_env, moto_archive
 from benchmarks.feeds import synthetic_feed
+from benchmarks.moto_patches import cheap_queue_counts
 from benchmarks.naive import naive_archive
 from benchmarks.report import Row
 from benchmarks.sizes import Sizes
@@ -49,7 +50,7 @@ class Ingest:
 
 def run_ours(url: str, expected: int, latency: float = 0.0, *, enqueue: bool = False) -> Ingest:
     """The archiver; with `enqueue`, new items also go to a capture queue in the same moto."""
-    with moto_archive(latency) as archive:
+    with moto_archive(latency) as archive, cheap_queue_counts():
         queue = None
         if enqueue:
             sqs = make_sqs_client()  # the archiver's own client configuration

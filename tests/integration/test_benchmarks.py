@@ -137,6 +137,28 @@ def test_patched_moto_transaction_commits_like_moto() -> None:
         assert sorted(cells.values()) == [3, 3]
 
 
+def test_moto_queue_counts_are_skipped_only_while_patched() -> None:
+    from benchmarks.moto_patches import cheap_queue_counts
+    from feed_archiver.capture.queue import make_sqs_client
+
+    def visible(sqs: Any, url: str) -> str:
+        name = "ApproximateNumberOfMessages"
+        return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[name])["Attributes"][name]
+
+    # Given a moto queue holding two messages
+    with moto_archive():
+        sqs = make_sqs_client()
+        url = sqs.create_queue(QueueName="counted")["QueueUrl"]
+        for body in ("a", "b"):
+            sqs.send_message(QueueUrl=url, MessageBody=body)
+        # When patched, Then the benchmark's sends skip the count (it reads 0)
+        with cheap_queue_counts():
+            sqs.send_message(QueueUrl=url, MessageBody="c")
+            assert visible(sqs, url) == "0"
+        # And afterwards moto counts every message again, the one sent while patched too
+        assert visible(sqs, url) == "3"
+
+
 def test_meter_counts_every_call_and_writes() -> None:
     # Given a metered moto archive
     with moto_archive() as archive:
