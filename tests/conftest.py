@@ -22,6 +22,7 @@ from tests.faults import FakeLambdaContext
 pytest_plugins = [
     "tests.httpserver",
     "tests.reliability_plugin",
+    "tests.tagger_swap",  # the `new_tagger` fixture of the retag tests
     "tests.integration.capture_site",  # the `site` fixture of the article-capture tests
 ]
 

@@ -17,8 +17,10 @@ def record(
     category: str = "Project News",
     regions: tuple[str, ...] = ("Africa",),
     countries: tuple[str, ...] = (),
+    version: int | None = fmt.COUNTER_VERSION,
 ) -> dict[str, Any]:
-    return {
+    """An index record as items.index_record makes it (version None: written before country cells)."""
+    made = {
         **fmt.item_pk(key),
         **fmt.month_gsi_keys(month, f"{month}-01T00:00:00Z", key),
         "key": key,
@@ -28,6 +30,8 @@ def record(
         "regions": list(regions),
         "countries": list(countries),
         "revision": revision,
-        fmt.COUNTER_VERSION_FIELD: fmt.COUNTER_VERSION,
         "content_hash": f"{revision:064x}",
     }
+    if version is not None:
+        made[fmt.COUNTER_VERSION_FIELD] = version
+    return made

@@ -27,12 +27,12 @@ CODE_DIR = ROOT / "functions"
 _SKIPPED_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache"}
 
 
-def built_artifact() -> Path | None:
+def built_artifact(function: str = FUNCTION) -> Path | None:
     """The artifact `sam build` left, if any (SAM_BUILD_DIR, as sam-checks.sh names it, first)."""
     candidates = []
     if os.environ.get("SAM_BUILD_DIR"):
-        candidates.append(Path(os.environ["SAM_BUILD_DIR"]) / "build" / FUNCTION)
-    candidates.append(ROOT / ".aws-sam" / "build" / FUNCTION)
+        candidates.append(Path(os.environ["SAM_BUILD_DIR"]) / "build" / function)
+    candidates.append(ROOT / ".aws-sam" / "build" / function)
     return next((c for c in candidates if c.is_dir()), None)
 
 

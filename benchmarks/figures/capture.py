@@ -17,7 +17,6 @@ The archiver's requests per new item with enqueueing are a row of the ingest fig
 
 from __future__ import annotations
 
-import os
 import statistics
 import tempfile
 import time
@@ -25,7 +24,7 @@ from importlib import metadata
 from pathlib import Path
 
 from benchmarks.aws import ROOT
-from benchmarks.figures.artifact import _installed_files, _source_files, sizes_of
+from benchmarks.figures.artifact import _installed_files, _source_files, built_artifact, sizes_of
 from benchmarks.figures.cold_start import _cases, _time_import
 from benchmarks.report import Row
 from benchmarks.sizes import Sizes
@@ -68,14 +67,6 @@ def extraction_ms(pages: list[bytes], repeats: int) -> tuple[float, float, int]:
     return statistics.median(per_page), max(per_page), int(statistics.median(chars))
 
 
-def built_artifact() -> Path | None:
-    candidates = []
-    if os.environ.get("SAM_BUILD_DIR"):
-        candidates.append(Path(os.environ["SAM_BUILD_DIR"]) / "build" / FUNCTION)
-    candidates.append(ROOT / ".aws-sam" / "build" / FUNCTION)
-    return next((c for c in candidates if c.is_dir()), None)
-
-
 def would_be_packaged() -> list[tuple[Path, str]]:
     """feed_archiver/ (as the Makefile copies it) and the requirements' installed files."""
     files = [(path, f"feed_archiver/{name}") for path, name in _source_files(PACKAGE)]
@@ -112,7 +103,7 @@ def capture(sizes: Sizes) -> list[Row]:
             "ms", target=f"≤ {MAX_EXTRACTION_MS:g} ms", holds=median_ms <= MAX_EXTRACTION_MS,
             note=f"slowest page {slowest_ms:.1f} ms; median {chars:,} characters kept"),
     ]  # fmt: skip
-    built = built_artifact()
+    built = built_artifact(FUNCTION)
     if built is not None:
         files = [
             (p, p.relative_to(built).as_posix()) for p in sorted(built.rglob("*")) if p.is_file()

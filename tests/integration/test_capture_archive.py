@@ -8,7 +8,7 @@ conditional index path, exactly once, even against a concurrent writer.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from xml.sax.saxutils import escape
 
 import pytest
@@ -33,7 +33,6 @@ from tests.integration.capture_site import (
     rss_item,
     warc_keys,
 )
-from tests.integration.test_retag import _clear_tagger_caches, better_tagging_data
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -180,20 +179,6 @@ def test_a_changed_link_makes_the_capture_pending_and_its_tags_stop_counting(sit
     assert record["countries"] == ["TR"]
     assert regions_counted(site) == {"Western Balkans and Türkiye": 1}
     assert_archive_exact(site.store, count=1)
-
-
-@pytest.fixture
-def new_tagger(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], None]]:
-    original = tagger._data_bytes
-
-    def switch() -> None:
-        monkeypatch.setattr(tagger, "_data_bytes", lambda n: better_tagging_data(n, original))
-        _clear_tagger_caches()
-
-    _clear_tagger_caches()
-    yield switch
-    monkeypatch.undo()
-    _clear_tagger_caches()
 
 
 def test_retag_tags_the_captured_article_again(site: Site, new_tagger: Callable[[], None]) -> None:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -20,42 +19,6 @@ from tests.conftest import BUCKET, SEED_XML, TABLE, CallCounter
 from tests.history_feeds import FEED_URL
 
 SEEN_AT = "2019-07-16T14:00:00Z"
-_CACHED = ("tagger_version", "_gazetteer", "_countries", "_programmes", "_categories")
-
-
-def _clear_tagger_caches() -> None:
-    for name in _CACHED:
-        getattr(tagger, name).cache_clear()
-
-
-def better_tagging_data(name: str, original: Callable[[str], bytes]) -> bytes:
-    """The tagger's data after an "improvement": a region remapped, a programme and a category renamed."""
-    data = json.loads(original(name))
-    if name == "gazetteer.json":
-        data["regions"]["AZ"] = "Silk Routes"
-    elif name == "programmes.json":
-        data["programmes"].append(
-            {"name": "Comprehensive Migration Policy", "aliases": [], "region": "Silk Routes"}
-        )
-    elif name == "categories.json":
-        aliases = data["categories"].pop("Expert Voice")
-        data["categories"]["Expert Opinion"] = [*aliases, "Expert Voice"]
-    return json.dumps(data).encode()
-
-
-@pytest.fixture
-def new_tagger(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], None]]:
-    """Call it to switch the tagger to the improved data (restored after the test)."""
-    original = tagger._data_bytes
-
-    def switch() -> None:
-        monkeypatch.setattr(tagger, "_data_bytes", lambda n: better_tagging_data(n, original))
-        _clear_tagger_caches()
-
-    _clear_tagger_caches()
-    yield switch
-    monkeypatch.undo()
-    _clear_tagger_caches()
 
 
 def archive_seed(store: Store) -> None:

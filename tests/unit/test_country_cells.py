@@ -17,36 +17,16 @@ from feed_archiver.countries import countries, country_name
 from feed_archiver.storage import IndexChange, counter_deltas, pack_transactions
 from feed_archiver.storage.index import MAX_TRANSACTION_ACTIONS
 from feed_archiver.tag import MAX_CATEGORY_CHARS, REGIONS
+from tests.index_records import FEED
+from tests.index_records import record as index_record
 
-FEED = "https://example.org/feed"
 F = fmt.feed_key(FEED)
 ALL_CODES = sorted(countries())
 
 
-def record(
-    key: str,
-    *,
-    countries: tuple[str, ...] = (),
-    regions: tuple[str, ...] = ("Europe",),
-    month: str = "2019-07",
-    category: str = "Project News",
-    revision: int = 1,
-    version: int | None = fmt.COUNTER_VERSION,
-) -> dict[str, Any]:
-    """An index record as items.index_record makes it (version None: written before country cells)."""
-    made: dict[str, Any] = {
-        **fmt.item_pk(key),
-        "key": key,
-        "feed_url": FEED,
-        "month": month,
-        "category": category,
-        "regions": list(regions),
-        "countries": list(countries),
-        "revision": revision,
-    }
-    if version is not None:
-        made[fmt.COUNTER_VERSION_FIELD] = version
-    return made
+def record(key: str, *, regions: tuple[str, ...] = ("Europe",), **fields: Any) -> dict[str, Any]:
+    """An index record (tests/index_records.py) in Europe unless told otherwise."""
+    return index_record(key, regions=regions, **fields)
 
 
 def actions(batch: list[IndexChange]) -> int:
